@@ -1,0 +1,17 @@
+/** Every migration, in order. Forward only: never edit one that has shipped. */
+import type { Knex } from 'knex';
+import * as accounts from './0001_accounts';
+
+export interface Migration {
+  name: string;
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+const forwardOnly = async () => {
+  throw new Error('Weft migrations are forward only');
+};
+
+export const migrations: Migration[] = [
+  { name: '0001_accounts', up: accounts.up, down: forwardOnly },
+];

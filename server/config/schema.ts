@@ -1,0 +1,179 @@
+/**
+ * The configuration file's JSON schema. Every key has its default here; ajv fills
+ * them in, so the rest of the server reads a complete, typed Config.
+ * config.sample.yaml documents the same keys.
+ */
+export type ApiResource = 'client' | 'federation' | 'metrics';
+
+export interface ListenerConfig {
+  bind_address: string;
+  port: number;
+  tls?: { certificate_path: string; key_path: string };
+  resources: ApiResource[];
+}
+
+export interface RateLimitBucket {
+  per_second: number;
+  burst: number;
+}
+
+export type RegistrationMode = 'open' | 'closed' | 'token';
+
+export interface Config {
+  server_name: string;
+  public_baseurl?: string;
+  signing_key: string;
+  listeners: ListenerConfig[];
+  database: { url: string; sqlite_busy_timeout_ms: number };
+  log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  max_request_body_bytes: number;
+  registration: {
+    mode: RegistrationMode;
+    shared_secret?: string;
+    guest_access: boolean;
+    password_policy: {
+      min_length: number;
+      require_digit: boolean;
+      require_symbol: boolean;
+      require_lowercase: boolean;
+      require_uppercase: boolean;
+    };
+  };
+  auth: {
+    password_hash_cost: number;
+    refreshable_access_token_lifetime_ms: number;
+    refresh_token_lifetime_ms: number | null;
+    uia_session_lifetime_ms: number;
+  };
+  rate_limits: {
+    enabled: boolean;
+    per_user: RateLimitBucket;
+    per_ip: RateLimitBucket;
+    login: RateLimitBucket;
+  };
+  well_known: { client_base_url?: string; server?: string };
+}
+
+const bucket = (per_second: number, burst: number) => ({
+  type: 'object',
+  additionalProperties: false,
+  default: { per_second, burst },
+  required: ['per_second', 'burst'],
+  properties: {
+    per_second: { type: 'number', exclusiveMinimum: 0, default: per_second },
+    burst: { type: 'number', minimum: 1, default: burst },
+  },
+});
+
+/** Kept in step with the Config interface above by the config tests. */
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['server_name', 'signing_key'],
+  properties: {
+    server_name: { type: 'string', minLength: 1 },
+    public_baseurl: { type: 'string', nullable: true },
+    signing_key: { type: 'string', pattern: '^ed25519 [A-Za-z0-9_]+ [A-Za-z0-9+/=]+$' },
+    listeners: {
+      type: 'array',
+      minItems: 1,
+      default: [{ bind_address: '127.0.0.1', port: 8008, resources: ['client', 'federation'] }],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['port'],
+        properties: {
+          bind_address: { type: 'string', default: '127.0.0.1' },
+          port: { type: 'integer', minimum: 0, maximum: 65535 },
+          tls: {
+            type: 'object',
+            nullable: true,
+            additionalProperties: false,
+            required: ['certificate_path', 'key_path'],
+            properties: { certificate_path: { type: 'string' }, key_path: { type: 'string' } },
+          },
+          resources: {
+            type: 'array',
+            minItems: 1,
+            default: ['client', 'federation'],
+            items: { type: 'string', enum: ['client', 'federation', 'metrics'] },
+          },
+        },
+      },
+    },
+    database: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        url: { type: 'string', default: 'sqlite:./data/weft.db' },
+        sqlite_busy_timeout_ms: { type: 'integer', minimum: 0, default: 5000 },
+      },
+    },
+    log_level: {
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+    },
+    max_request_body_bytes: { type: 'integer', minimum: 1024, default: 10 * 1024 * 1024 },
+    registration: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        mode: { type: 'string', enum: ['open', 'closed', 'token'], default: 'closed' },
+        shared_secret: { type: 'string', nullable: true, minLength: 1 },
+        guest_access: { type: 'boolean', default: false },
+        password_policy: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          required: [],
+          properties: {
+            min_length: { type: 'integer', minimum: 1, default: 1 },
+            require_digit: { type: 'boolean', default: false },
+            require_symbol: { type: 'boolean', default: false },
+            require_lowercase: { type: 'boolean', default: false },
+            require_uppercase: { type: 'boolean', default: false },
+          },
+        },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        password_hash_cost: { type: 'integer', minimum: 10, maximum: 20, default: 15 },
+        refreshable_access_token_lifetime_ms: { type: 'integer', minimum: 1000, default: 5 * 60 * 1000 },
+        refresh_token_lifetime_ms: { type: 'integer', nullable: true, minimum: 1000, default: null },
+        uia_session_lifetime_ms: { type: 'integer', minimum: 1000, default: 15 * 60 * 1000 },
+      },
+    },
+    rate_limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        per_user: bucket(5, 50),
+        per_ip: bucket(10, 100),
+        login: bucket(0.17, 5),
+      },
+    },
+    well_known: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        client_base_url: { type: 'string', nullable: true },
+        server: { type: 'string', nullable: true },
+      },
+    },
+  },
+};

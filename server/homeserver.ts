@@ -1,0 +1,85 @@
+/**
+ * The composition root: opens the database, builds the services and the HTTP
+ * app, listens on the configured listeners, and shuts down gracefully.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { migrate, openDb, type Db } from '../storage/db';
+import { createStores } from '../storage';
+import type { Config, ListenerConfig } from './config/schema';
+import { createApp } from './http/app';
+import { createLogger, type Logger } from './log';
+import { clientRoutes } from './routes';
+import { createServices, type Services } from './services';
+
+export interface BoundListener {
+  url: string;
+  resources: ListenerConfig['resources'];
+}
+
+export interface Homeserver {
+  config: Config;
+  services: Services;
+  /** Starts every listener; resolves with the addresses actually bound. */
+  listen(): Promise<BoundListener[]>;
+  /** Stops accepting, lets in-flight requests finish, closes the database. */
+  stop(): Promise<void>;
+}
+
+export async function createHomeserver(config: Config, options: { log?: Logger } = {}): Promise<Homeserver> {
+  const log = options.log ?? createLogger(config.log_level);
+  const db = await openDb({ url: config.database.url, sqliteBusyTimeoutMs: config.database.sqlite_busy_timeout_ms });
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ migrations: applied }, 'applied database migrations');
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  const services = createServices(config, createStores(db), log);
+  const app = createApp({
+    config,
+    log,
+    routes: clientRoutes(services),
+    authenticate: (token, client) => services.sessions.authenticate(token, client),
+  });
+  const servers: http.Server[] = [];
+
+  return {
+    config,
+    services,
+    async listen() {
+      const bound: BoundListener[] = [];
+      for (const listener of config.listeners) {
+        const server = listener.tls
+          ? https.createServer({ cert: readFileSync(listener.tls.certificate_path), key: readFileSync(listener.tls.key_path) }, app.callback())
+          : http.createServer(app.callback());
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(listener.port, listener.bind_address, () => resolve());
+        });
+        servers.push(server);
+        const address = server.address() as AddressInfo;
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        bound.push({ url: `${listener.tls ? 'https' : 'http'}://${host}:${address.port}`, resources: listener.resources });
+      }
+      return bound;
+    },
+    stop: () => stop(servers, db),
+  };
+}
+
+async function stop(servers: http.Server[], db: Db): Promise<void> {
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    ),
+  );
+  await db.destroy();
+}

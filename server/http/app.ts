@@ -1,0 +1,135 @@
+/**
+ * The koa application: error mapping, CORS, per-request logging, then the route
+ * table. Unknown paths answer 404 M_UNRECOGNIZED, known paths with another method 405.
+ */
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import { MatrixError, unknownError, unrecognized } from '../../spec/errors';
+import { toMatrixError } from '../../spec/validate';
+import type { Config } from '../config/schema';
+import { readJsonObject } from './body';
+import { RateLimiter } from './rate-limit';
+import { Reply, type Requester, type Route } from './route';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  routes: Route<any>[];
+  /** Resolves an access token to its user and device, or throws M_UNKNOWN_TOKEN. */
+  authenticate(token: string, client: { ip: string; userAgent?: string }): Promise<Requester>;
+}
+
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers': 'X-Requested-With, Content-Type, Authorization',
+};
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: false });
+  const router = new Router();
+  const limiter = new RateLimiter();
+  for (const route of deps.routes) mount(router, route, deps, limiter);
+
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    ctx.set(CORS_HEADERS);
+    try {
+      if (ctx.method === 'OPTIONS') {
+        ctx.status = 200;
+        ctx.body = {};
+        return;
+      }
+      await next();
+      if (ctx.body === undefined) {
+        const matched = router.match(ctx.path, ctx.method);
+        throw unrecognized(matched.path.length > 0 ? 405 : 404);
+      }
+    } catch (err) {
+      const error = err instanceof MatrixError ? err : internal(err, deps.log, ctx.path);
+      ctx.status = error.status;
+      ctx.body = error.toJSON();
+      const retryMs = error.extra.retry_after_ms;
+      if (typeof retryMs === 'number') ctx.set('Retry-After', String(Math.ceil(retryMs / 1000)));
+    } finally {
+      deps.log.info({
+        method: ctx.method,
+        path: ctx.state.route ?? ctx.path,
+        status: ctx.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        user: ctx.state.userId,
+      }, 'request');
+    }
+  });
+  app.use(router.routes());
+  return app;
+}
+
+function internal(err: unknown, log: Logger, path: string): MatrixError {
+  log.error({ err, path }, 'unhandled error');
+  return unknownError();
+}
+
+function bearerToken(ctx: Koa.Context): string | undefined {
+  const header = ctx.get('Authorization');
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Malformed Authorization header', { soft_logout: false });
+    return match[1];
+  }
+  const fromQuery = ctx.query.access_token;
+  return typeof fromQuery === 'string' ? fromQuery : undefined;
+}
+
+function mount(router: Router, route: Route<any>, deps: AppDeps, limiter: RateLimiter): void {
+  const { config } = deps;
+  const handle = async (ctx: Koa.Context) => {
+    ctx.state.route = route.path;
+    const client = { ip: ctx.ip, userAgent: ctx.get('User-Agent') || undefined };
+
+    let requester: Requester | undefined;
+    if (route.auth !== 'none') {
+      const token = bearerToken(ctx);
+      if (token !== undefined) requester = await deps.authenticate(token, client);
+      else if (route.auth === 'required') throw new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token');
+      if (requester?.isGuest && !route.guests) {
+        throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guest access is not allowed for this endpoint');
+      }
+      ctx.state.userId = requester?.userId;
+    }
+
+    if (route.rateLimit && config.rate_limits.enabled) {
+      const [key, bucket] =
+        route.rateLimit === 'login' ? [`login:${client.ip}`, config.rate_limits.login]
+        : requester ? [`user:${requester.userId}`, config.rate_limits.per_user]
+        : [`ip:${client.ip}`, config.rate_limits.per_ip];
+      const waitMs = limiter.take(key, bucket);
+      if (waitMs > 0) {
+        throw new MatrixError(429, 'M_LIMIT_EXCEEDED', 'Too many requests', { retry_after_ms: waitMs });
+      }
+    }
+
+    let body: unknown = undefined;
+    if (ctx.method === 'POST' || ctx.method === 'PUT') {
+      body = await readJsonObject(ctx.req, config.max_request_body_bytes);
+      if (route.body && !route.body(body)) {
+        throw toMatrixError(route.body.errors?.[0]);
+      }
+    }
+
+    const query: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(ctx.query)) query[k] = Array.isArray(v) ? v[0] : v;
+
+    const result = await route.handler({ params: ctx.params, query, body, requester, ip: client.ip, userAgent: client.userAgent });
+    if (result instanceof Reply) {
+      ctx.status = result.status;
+      ctx.set(result.headers);
+      ctx.body = result.body;
+    } else {
+      ctx.status = 200;
+      ctx.body = result ?? {};
+    }
+  };
+  router.register(route.path, [route.method], handle);
+}

@@ -1,0 +1,63 @@
+/**
+ * How an endpoint is declared. Every route module exports a function from the
+ * services to a list of Routes; server/http/router.ts turns them into koa routes
+ * that read and validate the body, authenticate, rate-limit and call `handler`.
+ */
+import type { Validator } from '../../spec/validate';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** The authenticated user behind an access token. */
+export interface Requester {
+  userId: string;
+  deviceId: string;
+  isGuest: boolean;
+  isAdmin: boolean;
+  accessTokenId: number;
+}
+
+export interface Request<B> {
+  params: Record<string, string>;
+  query: Record<string, string | undefined>;
+  body: B;
+  /** Present when the route's auth is 'required' (and when 'optional' and a token was sent). */
+  requester?: Requester;
+  ip: string;
+  userAgent?: string;
+}
+
+/** A handler returns a body (sent with 200), or a Reply for another status or headers. */
+export class Reply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+export interface Route<B = unknown> {
+  method: Method;
+  /** A @koa/router path, e.g. `/_matrix/client/v3/profile/:userId`. */
+  path: string;
+  auth: 'none' | 'optional' | 'required';
+  /** Whether guest accounts may call it (the spec's list of guest-accessible endpoints). */
+  guests?: boolean;
+  /**
+   * For endpoints the spec marks rate-limited: 'request' takes from the caller's
+   * per-user (or, unauthenticated, per-IP) bucket; 'login' from the per-IP login bucket.
+   */
+  rateLimit?: 'request' | 'login';
+  /** Validates the JSON body; routes without one accept (and ignore) any JSON object. */
+  body?: Validator<B>;
+  handler(req: Request<B>): Promise<unknown | Reply> | unknown;
+}
+
+export type AuthedRequest<B> = Request<B> & { requester: Requester };
+
+/** Typed helper: a route whose handler always has a requester. */
+export function authed<B>(route: Omit<Route<B>, 'auth' | 'handler'> & {
+  handler(req: AuthedRequest<B>): Promise<unknown | Reply> | unknown;
+}): Route<B> {
+  return { ...route, auth: 'required', handler: route.handler as Route<B>['handler'] };
+}
+

@@ -1,0 +1,42 @@
+/** Identifier grammars from the appendices: server names and user IDs. */
+
+const IPV4 = String.raw`\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}`;
+const IPV6 = String.raw`\[[0-9A-Fa-f:.]{2,45}\]`;
+const DNS_NAME = String.raw`[0-9A-Za-z.-]{1,255}`;
+const SERVER_NAME_RE = new RegExp(`^(?:${IPV4}|${IPV6}|${DNS_NAME})(?::\\d{1,5})?$`);
+
+/** The localpart characters allowed for new user IDs. */
+const LOCALPART_RE = /^[a-z0-9._=\-/+]+$/;
+
+export const MAX_USER_ID_BYTES = 255;
+
+export function isValidServerName(name: string): boolean {
+  return SERVER_NAME_RE.test(name);
+}
+
+/** Whether `localpart` may be used to create a new user on this server. */
+export function isValidLocalpart(localpart: string): boolean {
+  return LOCALPART_RE.test(localpart);
+}
+
+export function userId(localpart: string, serverName: string): string {
+  return `@${localpart}:${serverName}`;
+}
+
+export function userIdLength(id: string): number {
+  return Buffer.byteLength(id, 'utf8');
+}
+
+/**
+ * Splits a user ID into localpart and server name. Accepts the historical
+ * (non-compliant) localpart set, as the spec requires, but not a bad server name.
+ */
+export function parseUserId(id: string): { localpart: string; serverName: string } | null {
+  if (!id.startsWith('@') || userIdLength(id) > MAX_USER_ID_BYTES) return null;
+  const colon = id.indexOf(':');
+  if (colon < 0) return null;
+  const localpart = id.slice(1, colon);
+  const serverName = id.slice(colon + 1);
+  if (localpart.includes('\0') || !isValidServerName(serverName)) return null;
+  return { localpart, serverName };
+}
