@@ -40,12 +40,12 @@ export class DeviceStore {
     return row && fromRaw(row);
   }
 
-  /** Creates the device if new; an existing device keeps its display name unless one is given. */
-  async upsert(userId: string, deviceId: string, displayName: string | undefined, nowMs: number, trx: Db = this.db): Promise<void> {
-    const insert = trx('devices')
+  /** Creates the device unless it exists; an existing device keeps its display name. */
+  async createIfMissing(userId: string, deviceId: string, displayName: string | undefined, nowMs: number, trx: Db = this.db): Promise<void> {
+    await trx('devices')
       .insert({ user_id: userId, device_id: deviceId, display_name: displayName ?? null, created_ts: nowMs })
-      .onConflict(['user_id', 'device_id']);
-    await (displayName === undefined ? insert.ignore() : insert.merge(['display_name']));
+      .onConflict(['user_id', 'device_id'])
+      .ignore();
   }
 
   async setDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean> {

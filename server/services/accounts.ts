@@ -97,7 +97,7 @@ export class Accounts {
   ): Promise<LoginResult> {
     const deviceId = device.deviceId ?? newDeviceId();
     return this.db.transaction(async (trx) => {
-      await this.devices.upsert(userId, deviceId, device.displayName, this.now(), trx);
+      await this.devices.createIfMissing(userId, deviceId, device.displayName, this.now(), trx);
       const session = await this.sessions.issue(userId, deviceId, device.refreshable ?? false, trx);
       return { user_id: userId, device_id: deviceId, ...session };
     });
