@@ -86,7 +86,7 @@ function mount(router: Router, route: Route<any>, deps: AppDeps, limiter: RateLi
   const { config } = deps;
   const handle = async (ctx: Koa.Context) => {
     ctx.state.route = route.path;
-    const client = { ip: ctx.ip, userAgent: ctx.get('User-Agent') || undefined };
+    const client = { ip: ctx.ip.replace(/^::ffff:/, ''), userAgent: ctx.get('User-Agent') || undefined };
 
     let requester: Requester | undefined;
     if (route.auth !== 'none') {
