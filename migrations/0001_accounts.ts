@@ -54,13 +54,16 @@ export async function up(db: Knex): Promise<void> {
   });
 
   await db.schema.createTable('account_data', (t) => {
+    // Every write moves the entry to a new, higher stream_id: /sync reads changes by position.
+    t.increments('stream_id').primary();
     t.string('user_id', 255).notNullable().references('user_id').inTable('users').onDelete('CASCADE');
     // '' for global account data.
     t.string('room_id', 255).notNullable();
     t.string('type', 255).notNullable();
     t.text('content_json').notNullable();
     t.bigInteger('updated_ts').notNullable();
-    t.primary(['user_id', 'room_id', 'type']);
+    t.unique(['user_id', 'room_id', 'type']);
+    t.index(['user_id', 'stream_id']);
   });
 
   await db.schema.createTable('filters', (t) => {

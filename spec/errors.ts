@@ -1,6 +1,7 @@
 /** Matrix error responses: `{errcode, error}` plus the HTTP status the spec gives each code. */
 
 export type ErrCode =
+  | 'M_PROFILE_TOO_LARGE' | 'M_KEY_TOO_LARGE'
   | 'M_BAD_JSON' | 'M_NOT_JSON' | 'M_MISSING_PARAM' | 'M_INVALID_PARAM' | 'M_TOO_LARGE'
   | 'M_FORBIDDEN' | 'M_NOT_FOUND' | 'M_UNRECOGNIZED' | 'M_UNKNOWN'
   | 'M_MISSING_TOKEN' | 'M_UNKNOWN_TOKEN' | 'M_UNAUTHORIZED' | 'M_USER_DEACTIVATED'

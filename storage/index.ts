@@ -1,8 +1,13 @@
 /** Every store, over one database handle. */
+import { AccountDataStore } from './account-data';
 import type { Db } from './db';
 import { DeviceStore } from './devices';
+import { FilterStore } from './filters';
 import { ProfileStore } from './profiles';
+import { RegistrationTokenStore } from './registration-tokens';
+import { SharedSecretNonceStore } from './shared-secret-nonces';
 import { TokenStore } from './tokens';
+import { UiaSessionStore } from './uia-sessions';
 import { UserStore } from './users';
 
 export interface Stores {
@@ -11,6 +16,11 @@ export interface Stores {
   devices: DeviceStore;
   tokens: TokenStore;
   profiles: ProfileStore;
+  accountData: AccountDataStore;
+  filters: FilterStore;
+  uiaSessions: UiaSessionStore;
+  registrationTokens: RegistrationTokenStore;
+  sharedSecretNonces: SharedSecretNonceStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -20,5 +30,10 @@ export function createStores(db: Db): Stores {
     devices: new DeviceStore(db),
     tokens: new TokenStore(db),
     profiles: new ProfileStore(db),
+    accountData: new AccountDataStore(db),
+    filters: new FilterStore(db),
+    uiaSessions: new UiaSessionStore(db),
+    registrationTokens: new RegistrationTokenStore(db),
+    sharedSecretNonces: new SharedSecretNonceStore(db),
   };
 }

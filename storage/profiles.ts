@@ -4,8 +4,8 @@ import type { Db } from './db';
 export class ProfileStore {
   constructor(private readonly db: Db) {}
 
-  async get(userId: string): Promise<Record<string, unknown>> {
-    const rows = await this.db('profiles').where({ user_id: userId }).select('field', 'value_json');
+  async get(userId: string, trx: Db = this.db): Promise<Record<string, unknown>> {
+    const rows = await trx('profiles').where({ user_id: userId }).select('field', 'value_json');
     return Object.fromEntries(rows.map((r: { field: string; value_json: string }) => [r.field, JSON.parse(r.value_json)]));
   }
 

@@ -111,7 +111,8 @@ function mount(router: Router, route: Route<any>, deps: AppDeps, limiter: RateLi
     }
 
     let body: unknown = undefined;
-    if (ctx.method === 'POST' || ctx.method === 'PUT') {
+    // DELETE too: DELETE /devices/{deviceId} carries a UIA `auth` dict; an empty body reads as {}.
+    if (ctx.method === 'POST' || ctx.method === 'PUT' || ctx.method === 'DELETE') {
       body = await readJsonObject(ctx.req, config.max_request_body_bytes);
       if (route.body && !route.body(body)) {
         throw toMatrixError(route.body.errors?.[0]);

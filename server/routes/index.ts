@@ -1,12 +1,28 @@
 /** Every Client-Server route. One module per area; add new modules here. */
 import type { Route } from '../http/route';
 import type { Services } from '../services';
+import { accountRoutes } from './account';
+import { accountDataRoutes } from './account-data';
+import { capabilitiesRoutes } from './capabilities';
+import { deviceRoutes } from './devices';
 import { discoveryRoutes } from './discovery';
+import { filterRoutes } from './filter';
+import { profileRoutes } from './profile';
+import { registerRoutes } from './register';
 import { sessionRoutes } from './session';
+import { synapseAdminRoutes } from './synapse-admin';
 
 export function clientRoutes(s: Services): Route<any>[] {
   return [
     ...discoveryRoutes(s),
     ...sessionRoutes(s),
+    ...registerRoutes(s),
+    ...accountRoutes(s),
+    ...deviceRoutes(s),
+    ...synapseAdminRoutes(s),
+    ...profileRoutes(s),
+    ...accountDataRoutes(s),
+    ...filterRoutes(s),
+    ...capabilitiesRoutes(s),
   ];
 }

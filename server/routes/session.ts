@@ -1,6 +1,5 @@
 /** Logging in and out: /login, /refresh, /logout, /logout/all, /account/whoami. */
 import { forbidden, MatrixError, missingParam } from '../../spec/errors';
-import { parseUserId } from '../../spec/identifiers';
 import { loginBody, refreshBody, type LoginBody } from '../../spec/schemas/session';
 import { authed, type Route } from '../http/route';
 import type { Services } from '../services';
@@ -27,7 +26,8 @@ export function sessionRoutes(s: Services): Route<any>[] {
           throw new MatrixError(400, 'M_UNKNOWN', `Unknown login type ${body.type}`);
         }
         if (body.password === undefined) throw missingParam("Missing required field 'password'");
-        const userId = loginUserId(body, s.config.server_name);
+        const userId = s.accounts.localUserId(loginUser(body));
+        if (userId === null) throw forbidden('Invalid username or password');
         const user = await s.stores.users.get(userId);
         if (user?.deactivated) throw new MatrixError(403, 'M_USER_DEACTIVATED', 'This account has been deactivated');
         if (!user || !(await s.accounts.checkPassword(userId, body.password))) {
@@ -82,19 +82,11 @@ export function sessionRoutes(s: Services): Route<any>[] {
 }
 
 /** The user a login names, through `identifier` (m.id.user) or the legacy `user` field. */
-function loginUserId(body: LoginBody, serverName: string): string {
-  let user: string | undefined;
-  if (body.identifier) {
-    if (body.identifier.type !== 'm.id.user') {
-      throw new MatrixError(400, 'M_UNKNOWN', `Unsupported identifier type ${body.identifier.type}`);
-    }
-    user = body.identifier.user;
-  } else {
-    user = body.user;
+function loginUser(body: LoginBody): string {
+  if (body.identifier && body.identifier.type !== 'm.id.user') {
+    throw new MatrixError(400, 'M_UNKNOWN', `Unsupported identifier type ${body.identifier.type}`);
   }
+  const user = body.identifier ? body.identifier.user : body.user;
   if (user === undefined) throw missingParam("Missing required field 'identifier.user'");
-  if (!user.startsWith('@')) return `@${user.toLowerCase()}:${serverName}`;
-  const parsed = parseUserId(user);
-  if (!parsed || parsed.serverName !== serverName) throw forbidden('Invalid username or password');
-  return `@${parsed.localpart.toLowerCase()}:${serverName}`;
+  return user;
 }

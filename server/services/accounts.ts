@@ -1,20 +1,34 @@
-/** Creating accounts and signing devices in: the parts /register, /login and the CLI share. */
+/**
+ * Accounts: creating them, signing devices in, passwords and deactivation. The
+ * parts /register, /login, /account/*, the admin API and the CLI share.
+ */
 import { randomBytes } from 'node:crypto';
 import { MatrixError } from '../../spec/errors';
-import { isValidLocalpart, MAX_USER_ID_BYTES, userId as makeUserId, userIdLength } from '../../spec/identifiers';
+import { isValidLocalpart, MAX_USER_ID_BYTES, parseUserId, userId as makeUserId, userIdLength } from '../../spec/identifiers';
 import type { Db } from '../../storage/db';
 import type { DeviceStore } from '../../storage/devices';
+import type { ProfileStore } from '../../storage/profiles';
+import type { TokenStore } from '../../storage/tokens';
 import type { UserStore } from '../../storage/users';
 import type { Config } from '../config/schema';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords';
 import type { IssuedSession, Sessions } from './sessions';
 
+/** A password already hashed, e.g. one kept in a UIA session instead of its plain text. */
+export interface PasswordHash {
+  hash: string;
+}
+
 export interface NewAccount {
   localpart: string;
   /** null: an account that cannot log in with a password (guests, or password-less). */
-  password: string | null;
+  password: string | null | PasswordHash;
   admin?: boolean;
   guest?: boolean;
+  /** The initial displayname; the localpart when not given, as Synapse does. */
+  displayName?: string;
+  /** Whether a plain password must meet the password policy (default true; the admin API skips it, as Synapse's does). */
+  checkPolicy?: boolean;
 }
 
 export interface LoginResult extends IssuedSession {
@@ -31,12 +45,25 @@ export class Accounts {
     private readonly devices: DeviceStore,
     private readonly sessions: Sessions,
     private readonly config: Config,
+    private readonly profiles: ProfileStore,
+    private readonly tokens: TokenStore,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** The user ID a requested username maps to: lower-cased, on this server. */
   userIdFor(username: string): string {
     return makeUserId(username.toLowerCase(), this.config.server_name);
+  }
+
+  /**
+   * The local user a login or a UIA password stage names: a localpart or a full
+   * user ID on this server, lower-cased; null for another server's user ID.
+   */
+  localUserId(user: string): string | null {
+    if (!user.startsWith('@')) return this.userIdFor(user);
+    const parsed = parseUserId(user);
+    if (!parsed || parsed.serverName !== this.config.server_name) return null;
+    return this.userIdFor(parsed.localpart);
   }
 
   /** Throws M_INVALID_USERNAME unless `localpart` may name a new user here. */
@@ -51,29 +78,58 @@ export class Accounts {
     return userId;
   }
 
-  /** Creates an account; throws M_INVALID_USERNAME, M_USER_IN_USE or M_WEAK_PASSWORD. */
+  /**
+   * The user ID a requested username (lower-cased) gives, if valid and free; else
+   * throws M_INVALID_USERNAME or M_USER_IN_USE. `mayTake` is an existing ID the
+   * caller may have anyway (the account its own UIA session already registered).
+   */
+  async availableUserId(username: string, mayTake?: string): Promise<string> {
+    const userId = this.checkLocalpart(username.toLowerCase());
+    if (userId !== mayTake && (await this.users.exists(userId))) throw userInUse();
+    return userId;
+  }
+
+  /** Throws M_WEAK_PASSWORD if `password` breaks the configured policy. */
+  checkPasswordPolicy(password: string): void {
+    checkPasswordPolicy(password, this.config.registration.password_policy);
+  }
+
+  hashPassword(password: string): Promise<string> {
+    return hashPassword(password, this.config.auth.password_hash_cost);
+  }
+
+  /**
+   * Creates an account with its default displayname; throws M_INVALID_USERNAME,
+   * M_USER_IN_USE or M_WEAK_PASSWORD.
+   */
   async create(account: NewAccount): Promise<string> {
     const userId = this.checkLocalpart(account.localpart);
-    if (account.password !== null) checkPasswordPolicy(account.password, this.config.registration.password_policy);
+    if (typeof account.password === 'string' && account.checkPolicy !== false) this.checkPasswordPolicy(account.password);
     if (await this.users.exists(userId)) throw userInUse();
-    const passwordHash = account.password === null ? null : await hashPassword(account.password, this.config.auth.password_hash_cost);
-    const inserted = await this.users.insert({
-      userId,
-      passwordHash,
-      isAdmin: account.admin ?? false,
-      isGuest: account.guest ?? false,
-      createdTs: this.now(),
+    const passwordHash = await this.hashOf(account.password);
+    const inserted = await this.db.transaction(async (trx) => {
+      const fresh = await this.users.insert(
+        { userId, passwordHash, isAdmin: account.admin ?? false, isGuest: account.guest ?? false, createdTs: this.now() },
+        trx,
+      );
+      if (fresh) await this.profiles.setField(userId, 'displayname', account.displayName ?? account.localpart, trx);
+      return fresh;
     });
     if (!inserted) throw userInUse();
     return userId;
   }
 
-  /** A fresh numeric localpart for a guest, as Synapse does. */
-  async createGuest(): Promise<string> {
+  /** A guest account under a fresh numeric localpart, as Synapse does. */
+  createGuest(): Promise<string> {
+    return this.createWithGeneratedLocalpart({ password: null, guest: true });
+  }
+
+  /** Creates an account under a fresh numeric localpart (guests, and registrations that give no username). */
+  async createWithGeneratedLocalpart(account: Omit<NewAccount, 'localpart'>): Promise<string> {
     for (;;) {
       const localpart = String((await this.users.count()) + 1 + Math.floor(Math.random() * 1000));
       try {
-        return await this.create({ localpart, password: null, guest: true });
+        return await this.create({ ...account, localpart });
       } catch (err) {
         if (!(err instanceof MatrixError && err.errcode === 'M_USER_IN_USE')) throw err;
       }
@@ -85,6 +141,42 @@ export class Accounts {
     const user = await this.users.get(userId);
     if (!user || user.deactivated) return false;
     return verifyPassword(password, user.passwordHash);
+  }
+
+  /**
+   * Sets a new password (a plain one must meet the policy). With `logoutDevices`,
+   * every device but `keep`'s is deleted, and every token but `keep`'s access
+   * token (and its device's refresh tokens) is revoked.
+   */
+  async changePassword(
+    userId: string,
+    password: string | PasswordHash,
+    options: { logoutDevices: boolean; keep?: { deviceId: string; accessTokenId: number } },
+  ): Promise<void> {
+    if (typeof password === 'string') this.checkPasswordPolicy(password);
+    const passwordHash = await this.hashOf(password);
+    const others = options.logoutDevices
+      ? (await this.devices.list(userId)).map((d) => d.deviceId).filter((id) => id !== options.keep?.deviceId)
+      : [];
+    await this.db.transaction(async (trx) => {
+      await this.users.setPasswordHash(userId, passwordHash, trx);
+      if (!options.logoutDevices) return;
+      await this.devices.delete(userId, others, trx);
+      // Also catches tokens of a device signed in since the list was read.
+      await this.tokens.deleteForUser(userId, options.keep, trx);
+    });
+  }
+
+  /**
+   * Deactivates an account for good: its password, devices (so every token) and
+   * profile go at once. The user ID stays taken.
+   */
+  async deactivate(userId: string): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      await this.users.markDeactivated(userId, trx);
+      await this.devices.deleteAll(userId, trx);
+      await this.profiles.clear(userId, trx);
+    });
   }
 
   /**
@@ -101,6 +193,11 @@ export class Accounts {
       const session = await this.sessions.issue(userId, deviceId, device.refreshable ?? false, trx);
       return { user_id: userId, device_id: deviceId, ...session };
     });
+  }
+
+  private async hashOf(password: string | null | PasswordHash): Promise<string | null> {
+    if (password === null) return null;
+    return typeof password === 'string' ? this.hashPassword(password) : password.hash;
   }
 }
 

@@ -3,7 +3,10 @@ import type { Logger } from 'pino';
 import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
 import { Accounts } from './accounts';
+import { Filters } from './filters';
+import { Profiles } from './profiles';
 import { Sessions } from './sessions';
+import { Uia } from './uia';
 
 export interface Services {
   config: Config;
@@ -11,10 +14,16 @@ export interface Services {
   stores: Stores;
   sessions: Sessions;
   accounts: Accounts;
+  profiles: Profiles;
+  filters: Filters;
+  uia: Uia;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
   const sessions = new Sessions(stores.db, stores.tokens, stores.devices, config);
-  const accounts = new Accounts(stores.db, stores.users, stores.devices, sessions, config);
-  return { config, log, stores, sessions, accounts };
+  const accounts = new Accounts(stores.db, stores.users, stores.devices, sessions, config, stores.profiles, stores.tokens);
+  const profiles = new Profiles(stores.db, stores.users, stores.profiles, config.server_name);
+  const filters = new Filters(stores.filters);
+  const uia = new Uia(stores.db, stores.uiaSessions, stores.registrationTokens, accounts, config);
+  return { config, log, stores, sessions, accounts, profiles, filters, uia };
 }

@@ -1,0 +1,72 @@
+/**
+ * Per-user account data, global (room '' in the table) or for one room. Every
+ * write gives the entry a new, higher stream position, so a reader can ask for
+ * everything that changed after the position it last saw.
+ */
+import type { Db } from './db';
+
+export interface AccountDataEntry {
+  streamId: number;
+  /** null for global account data. */
+  roomId: string | null;
+  type: string;
+  content: Record<string, unknown>;
+}
+
+interface Raw {
+  stream_id: number;
+  room_id: string;
+  type: string;
+  content_json: string;
+}
+
+const GLOBAL = '';
+
+const fromRaw = (r: Raw): AccountDataEntry => ({
+  streamId: Number(r.stream_id),
+  roomId: r.room_id === GLOBAL ? null : r.room_id,
+  type: r.type,
+  content: JSON.parse(r.content_json),
+});
+
+export class AccountDataStore {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(userId: string, roomId: string | null, type: string): Promise<Record<string, unknown> | undefined> {
+    const row = await this.db('account_data')
+      .where({ user_id: userId, room_id: roomId ?? GLOBAL, type })
+      .first('content_json');
+    return row === undefined ? undefined : JSON.parse(row.content_json);
+  }
+
+  /** Sets (or replaces) one entry; returns its new stream position. */
+  async put(userId: string, roomId: string | null, type: string, content: Record<string, unknown>, trx: Db = this.db): Promise<number> {
+    const row = { user_id: userId, room_id: roomId ?? GLOBAL, type, content_json: JSON.stringify(content), updated_ts: this.now() };
+    // On conflict the row takes the stream_id freshly allocated for the insert that did not happen.
+    const [inserted] = await trx('account_data')
+      .insert(row)
+      .onConflict(['user_id', 'room_id', 'type'])
+      .merge({ content_json: row.content_json, updated_ts: row.updated_ts, stream_id: trx.raw('excluded.stream_id') })
+      .returning('stream_id');
+    return Number(inserted.stream_id);
+  }
+
+  /** The user's entries written after stream position `after`, oldest first. */
+  async changesSince(userId: string, after: number): Promise<AccountDataEntry[]> {
+    const rows: Raw[] = await this.db('account_data')
+      .where({ user_id: userId })
+      .andWhere('stream_id', '>', after)
+      .orderBy('stream_id')
+      .select('stream_id', 'room_id', 'type', 'content_json');
+    return rows.map(fromRaw);
+  }
+
+  /** The highest stream position of any stored entry (0 when none): where a /sync reader starts. */
+  async currentPosition(): Promise<number> {
+    const row = await this.db('account_data').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
+    return Number(row?.max ?? 0);
+  }
+}
