@@ -8,7 +8,8 @@ const SERVER_NAME_RE = new RegExp(`^(?:${IPV4}|${IPV6}|${DNS_NAME})(?::\\d{1,5})
 /** The localpart characters allowed for new user IDs. */
 const LOCALPART_RE = /^[a-z0-9._=\-/+]+$/;
 
-export const MAX_USER_ID_BYTES = 255;
+/** The limit the spec sets on user, room and event IDs alike. */
+export const MAX_ID_BYTES = 255;
 
 export function isValidServerName(name: string): boolean {
   return SERVER_NAME_RE.test(name);
@@ -32,11 +33,22 @@ export function userIdLength(id: string): number {
  * (non-compliant) localpart set, as the spec requires, but not a bad server name.
  */
 export function parseUserId(id: string): { localpart: string; serverName: string } | null {
-  if (!id.startsWith('@') || userIdLength(id) > MAX_USER_ID_BYTES) return null;
+  if (!id.startsWith('@') || userIdLength(id) > MAX_ID_BYTES) return null;
   const colon = id.indexOf(':');
   if (colon < 0) return null;
   const localpart = id.slice(1, colon);
   const serverName = id.slice(colon + 1);
   if (localpart.includes('\0') || !isValidServerName(serverName)) return null;
   return { localpart, serverName };
+}
+
+/** `!opaque_id` (room version 12) or `!opaque_id:server_name`, at most 255 bytes (appendices, Room IDs). */
+export function isValidRoomId(roomId: string): boolean {
+  return /^![^\0]+$/.test(roomId) && Buffer.byteLength(roomId, 'utf8') <= MAX_ID_BYTES;
+}
+
+/** `mxc://<server-name>/<media-id>` (content repository module). */
+export function isMxcUri(uri: string): boolean {
+  const match = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(uri);
+  return match !== null && isValidServerName(match[1]);
 }

@@ -54,6 +54,11 @@ export class AccountDataStore {
     return Number(inserted.stream_id);
   }
 
+  /** Erases all of a user's account data (deactivation). */
+  async deleteAll(userId: string, trx: Db = this.db): Promise<void> {
+    await trx('account_data').where({ user_id: userId }).delete();
+  }
+
   /** The user's entries written after stream position `after`, oldest first. */
   async changesSince(userId: string, after: number): Promise<AccountDataEntry[]> {
     const rows: Raw[] = await this.db('account_data')

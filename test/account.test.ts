@@ -113,9 +113,14 @@ describe('account management', () => {
       assert.equal((await whoami(user.accessToken)).status, 200);
     });
 
-    it('deactivates: every token dies at once, login answers M_USER_DEACTIVATED, the profile is cleared', async () => {
+    it('deactivates: every token dies at once, login answers M_USER_DEACTIVATED, profile and account data are erased', async () => {
       const { user, otherToken } = await userWithTwoDevices('db');
       assert.equal(await server.hs.services.stores.profiles.getField(user.userId, 'displayname'), 'db');
+      const put = await server.request('PUT', `${V3}/user/${encodeURIComponent(user.userId)}/account_data/org.example.x`, {
+        token: user.accessToken,
+        body: { secret: true },
+      });
+      assert.equal(put.status, 200);
       const res = await deactivate(user.accessToken, { auth: passwordAuth(user), erase: false });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.deepEqual(res.body, { id_server_unbind_result: 'success' });
@@ -124,6 +129,7 @@ describe('account management', () => {
       expectError(await login('db', user.password), 403, 'M_USER_DEACTIVATED');
       assert.deepEqual(await server.hs.services.stores.profiles.get(user.userId), {});
       assert.deepEqual(await server.hs.services.stores.devices.list(user.userId), []);
+      assert.deepEqual(await server.hs.services.stores.accountData.changesSince(user.userId, 0), []);
       const row = await server.hs.services.stores.users.get(user.userId);
       assert.equal(row?.deactivated, true);
       assert.equal(row?.passwordHash, null);

@@ -3,6 +3,7 @@
  * and /user/{userId}/rooms/{roomId}/account_data/{type}.
  */
 import { forbidden, invalidParam, MatrixError, notFound } from '../../spec/errors';
+import { isValidRoomId, MAX_ID_BYTES } from '../../spec/identifiers';
 import { authed, type AuthedRequest, type Route } from '../http/route';
 import type { Services } from '../services';
 
@@ -10,13 +11,6 @@ const V3 = '/_matrix/client/v3';
 
 /** Types the server manages; clients read them here but set them through their own APIs. */
 const SERVER_MANAGED_TYPES = new Set(['m.fully_read', 'm.push_rules']);
-
-const MAX_ID_BYTES = 255;
-
-/** `!opaque_id` or `!opaque_id:domain`, at most 255 bytes (appendices, Room IDs). */
-function isValidRoomId(roomId: string): boolean {
-  return /^![^\0]+$/.test(roomId) && Buffer.byteLength(roomId, 'utf8') <= MAX_ID_BYTES;
-}
 
 /** The (user, room, type) a request addresses, after checking it is the requester's own. */
 function target(req: AuthedRequest<unknown>): { userId: string; roomId: string | null; type: string } {

@@ -4,12 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MatrixError } from '../../spec/errors';
-import { isValidLocalpart, MAX_USER_ID_BYTES, parseUserId, userId as makeUserId, userIdLength } from '../../spec/identifiers';
-import type { Db } from '../../storage/db';
-import type { DeviceStore } from '../../storage/devices';
-import type { ProfileStore } from '../../storage/profiles';
-import type { TokenStore } from '../../storage/tokens';
-import type { UserStore } from '../../storage/users';
+import { isValidLocalpart, MAX_ID_BYTES, parseUserId, userId as makeUserId, userIdLength } from '../../spec/identifiers';
+import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords';
 import type { IssuedSession, Sessions } from './sessions';
@@ -40,13 +36,9 @@ export const newDeviceId = () => randomBytes(6).toString('base64url').toUpperCas
 
 export class Accounts {
   constructor(
-    private readonly db: Db,
-    private readonly users: UserStore,
-    private readonly devices: DeviceStore,
+    private readonly stores: Stores,
     private readonly sessions: Sessions,
     private readonly config: Config,
-    private readonly profiles: ProfileStore,
-    private readonly tokens: TokenStore,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -72,8 +64,8 @@ export class Accounts {
     if (!isValidLocalpart(localpart)) {
       throw new MatrixError(400, 'M_INVALID_USERNAME', 'User ID may only contain a-z, 0-9, and . _ = - / +');
     }
-    if (userIdLength(userId) > MAX_USER_ID_BYTES) {
-      throw new MatrixError(400, 'M_INVALID_USERNAME', `User ID may not be longer than ${MAX_USER_ID_BYTES} bytes`);
+    if (userIdLength(userId) > MAX_ID_BYTES) {
+      throw new MatrixError(400, 'M_INVALID_USERNAME', `User ID may not be longer than ${MAX_ID_BYTES} bytes`);
     }
     return userId;
   }
@@ -85,7 +77,7 @@ export class Accounts {
    */
   async availableUserId(username: string, mayTake?: string): Promise<string> {
     const userId = this.checkLocalpart(username.toLowerCase());
-    if (userId !== mayTake && (await this.users.exists(userId))) throw userInUse();
+    if (userId !== mayTake && (await this.stores.users.exists(userId))) throw userInUse();
     return userId;
   }
 
@@ -105,14 +97,14 @@ export class Accounts {
   async create(account: NewAccount): Promise<string> {
     const userId = this.checkLocalpart(account.localpart);
     if (typeof account.password === 'string' && account.checkPolicy !== false) this.checkPasswordPolicy(account.password);
-    if (await this.users.exists(userId)) throw userInUse();
+    if (await this.stores.users.exists(userId)) throw userInUse();
     const passwordHash = await this.hashOf(account.password);
-    const inserted = await this.db.transaction(async (trx) => {
-      const fresh = await this.users.insert(
+    const inserted = await this.stores.db.transaction(async (trx) => {
+      const fresh = await this.stores.users.insert(
         { userId, passwordHash, isAdmin: account.admin ?? false, isGuest: account.guest ?? false, createdTs: this.now() },
         trx,
       );
-      if (fresh) await this.profiles.setField(userId, 'displayname', account.displayName ?? account.localpart, trx);
+      if (fresh) await this.stores.profiles.setField(userId, 'displayname', account.displayName ?? account.localpart, trx);
       return fresh;
     });
     if (!inserted) throw userInUse();
@@ -127,7 +119,7 @@ export class Accounts {
   /** Creates an account under a fresh numeric localpart (guests, and registrations that give no username). */
   async createWithGeneratedLocalpart(account: Omit<NewAccount, 'localpart'>): Promise<string> {
     for (;;) {
-      const localpart = String((await this.users.count()) + 1 + Math.floor(Math.random() * 1000));
+      const localpart = String((await this.stores.users.count()) + 1 + Math.floor(Math.random() * 1000));
       try {
         return await this.create({ ...account, localpart });
       } catch (err) {
@@ -138,7 +130,7 @@ export class Accounts {
 
   /** Whether `password` is the password of the active account `userId`. */
   async checkPassword(userId: string, password: string): Promise<boolean> {
-    const user = await this.users.get(userId);
+    const user = await this.stores.users.get(userId);
     if (!user || user.deactivated) return false;
     return verifyPassword(password, user.passwordHash);
   }
@@ -156,14 +148,14 @@ export class Accounts {
     if (typeof password === 'string') this.checkPasswordPolicy(password);
     const passwordHash = await this.hashOf(password);
     const others = options.logoutDevices
-      ? (await this.devices.list(userId)).map((d) => d.deviceId).filter((id) => id !== options.keep?.deviceId)
+      ? (await this.stores.devices.list(userId)).map((d) => d.deviceId).filter((id) => id !== options.keep?.deviceId)
       : [];
-    await this.db.transaction(async (trx) => {
-      await this.users.setPasswordHash(userId, passwordHash, trx);
+    await this.stores.db.transaction(async (trx) => {
+      await this.stores.users.setPasswordHash(userId, passwordHash, trx);
       if (!options.logoutDevices) return;
-      await this.devices.delete(userId, others, trx);
+      await this.stores.devices.delete(userId, others, trx);
       // Also catches tokens of a device signed in since the list was read.
-      await this.tokens.deleteForUser(userId, options.keep, trx);
+      await this.stores.tokens.deleteForUser(userId, options.keep, trx);
     });
   }
 
@@ -172,10 +164,11 @@ export class Accounts {
    * profile go at once. The user ID stays taken.
    */
   async deactivate(userId: string): Promise<void> {
-    await this.db.transaction(async (trx) => {
-      await this.users.markDeactivated(userId, trx);
-      await this.devices.deleteAll(userId, trx);
-      await this.profiles.clear(userId, trx);
+    await this.stores.db.transaction(async (trx) => {
+      await this.stores.users.markDeactivated(userId, trx);
+      await this.stores.devices.deleteAll(userId, trx);
+      await this.stores.profiles.clear(userId, trx);
+      await this.stores.accountData.deleteAll(userId, trx);
     });
   }
 
@@ -188,8 +181,8 @@ export class Accounts {
     device: { deviceId?: string; displayName?: string; refreshable?: boolean },
   ): Promise<LoginResult> {
     const deviceId = device.deviceId ?? newDeviceId();
-    return this.db.transaction(async (trx) => {
-      await this.devices.createIfMissing(userId, deviceId, device.displayName, this.now(), trx);
+    return this.stores.db.transaction(async (trx) => {
+      await this.stores.devices.createIfMissing(userId, deviceId, device.displayName, this.now(), trx);
       const session = await this.sessions.issue(userId, deviceId, device.refreshable ?? false, trx);
       return { user_id: userId, device_id: deviceId, ...session };
     });

@@ -21,7 +21,7 @@ export interface Services {
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
   const sessions = new Sessions(stores.db, stores.tokens, stores.devices, config);
-  const accounts = new Accounts(stores.db, stores.users, stores.devices, sessions, config, stores.profiles, stores.tokens);
+  const accounts = new Accounts(stores, sessions, config);
   const profiles = new Profiles(stores.db, stores.users, stores.profiles, config.server_name);
   const filters = new Filters(stores.filters);
   const uia = new Uia(stores.db, stores.uiaSessions, stores.registrationTokens, accounts, config);

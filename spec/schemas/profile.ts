@@ -3,7 +3,7 @@
  * well-known key takes in the body of PUT /profile/{userId}/{keyName}.
  */
 import { badJson, invalidParam, MatrixError, missingParam } from '../errors';
-import { isValidServerName } from '../identifiers';
+import { isMxcUri } from '../identifiers';
 
 /** "The supplied profile key exceeds the maximum allowed key length of 255 bytes." */
 export const MAX_PROFILE_KEY_BYTES = 255;
@@ -25,12 +25,6 @@ export function checkProfileKey(key: string): void {
     throw new MatrixError(400, 'M_KEY_TOO_LARGE', `Profile key may not be longer than ${MAX_PROFILE_KEY_BYTES} bytes`);
   }
   if (!KEY_NAME_RE.test(key)) throw invalidParam(`Invalid profile key '${key}'`);
-}
-
-/** `mxc://<server-name>/<media-id>` (content repository module). */
-export function isMxcUri(uri: string): boolean {
-  const match = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(uri);
-  return match !== null && isValidServerName(match[1]);
 }
 
 /**
