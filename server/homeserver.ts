@@ -8,8 +8,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { migrate, openDb, type Db } from '../storage/db';
 import { createStores } from '../storage';
-import type { Config, ListenerConfig } from './config/schema';
+import type { ApiResource, Config, ListenerConfig } from './config/schema';
 import { createApp } from './http/app';
+import type { Route } from './http/route';
 import { createLogger, type Logger } from './log';
 import { clientRoutes } from './routes';
 import { createServices, type Services } from './services';
@@ -39,12 +40,19 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
     throw err;
   }
   const services = createServices(config, createStores(db), log);
-  const app = createApp({
-    config,
-    log,
-    routes: clientRoutes(services),
-    authenticate: (token, client) => services.sessions.authenticate(token, client),
-  });
+  const routesByResource: Record<ApiResource, Route<any>[]> = {
+    client: clientRoutes(services),
+    federation: [],
+    metrics: [],
+  };
+  /** A listener serves the routes of the resources it lists, and nothing else. */
+  const appFor = (listener: ListenerConfig) =>
+    createApp({
+      config,
+      log,
+      routes: listener.resources.flatMap((resource) => routesByResource[resource]),
+      authenticate: (token, client) => services.sessions.authenticate(token, client),
+    });
   const servers: http.Server[] = [];
 
   return {
@@ -53,6 +61,7 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
     async listen() {
       const bound: BoundListener[] = [];
       for (const listener of config.listeners) {
+        const app = appFor(listener);
         const server = listener.tls
           ? https.createServer({ cert: readFileSync(listener.tls.certificate_path), key: readFileSync(listener.tls.key_path) }, app.callback())
           : http.createServer(app.callback());

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { buildConfig } from '../../server/config/load';
 import type { Config } from '../../server/config/schema';
 import { generateSigningKey } from '../../server/config/signing-key';
-import { createHomeserver, type Homeserver } from '../../server/homeserver';
+import { createHomeserver, type BoundListener, type Homeserver } from '../../server/homeserver';
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
@@ -84,7 +84,9 @@ export interface RequestOptions {
 
 export interface TestServer {
   hs: Homeserver;
+  /** The first listener's URL. */
   baseUrl: string;
+  listeners: BoundListener[];
   config: Config;
   request(method: string, path: string, options?: RequestOptions): Promise<Response>;
   /** Stops the server; keeps the database unless `drop` is true. */
@@ -94,11 +96,12 @@ export interface TestServer {
 export async function startServer(overrides: DeepPartial<Config> = {}, database: TestDatabase = freshDatabase()): Promise<TestServer> {
   const config = testConfig(database.url, overrides);
   const hs = await createHomeserver(config, { log: pino({ level: 'silent' }) });
-  const [listener] = await hs.listen();
-  const baseUrl = listener.url;
+  const listeners = await hs.listen();
+  const baseUrl = listeners[0].url;
   return {
     hs,
     baseUrl,
+    listeners,
     config,
     request: (method, path, options) => request(baseUrl, method, path, options),
     async stop({ drop = true } = {}) {
