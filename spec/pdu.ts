@@ -2,6 +2,7 @@
  * Persistent data units: room events as servers sign, hash and exchange them
  * (server-server-api.md, "PDUs"; rooms/ for the per-version formats).
  */
+import type { RoomVersion } from './room-versions';
 
 /** v1-v2 reference other events as [event_id, {sha256: hash}] pairs; v3+ by event ID alone. */
 export type EventReference = string | [string, Record<string, string>];
@@ -68,3 +69,14 @@ export type StateMap = Map<StateTuple, string>;
 
 /** Room state with the events themselves, as the auth rules read it. */
 export type StateEvents = Map<StateTuple, Pdu>;
+
+/** Why an event fails the authorisation rules (rooms/, "Authorization rules"). */
+export class AuthError extends Error {}
+
+/**
+ * Checks `event` against `authState` (the state it is authorised by: its auth
+ * events, or the room state before it) under the room version's rules; throws
+ * AuthError with the failed rule's reason. spec/auth-rules.ts implements it;
+ * state resolution takes it as a parameter.
+ */
+export type Authorize = (event: RoomEvent, authState: StateEvents, version: RoomVersion) => void;
