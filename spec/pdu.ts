@@ -68,7 +68,7 @@ export function splitStateTuple(tuple: StateTuple): { type: string; stateKey: st
 export type StateMap = Map<StateTuple, string>;
 
 /** Room state with the events themselves, as the auth rules read it. */
-export type StateEvents = Map<StateTuple, Pdu>;
+export type StateEvents = Map<StateTuple, RoomEvent>;
 
 /** Why an event fails the authorisation rules (rooms/, "Authorization rules"). */
 export class AuthError extends Error {}
