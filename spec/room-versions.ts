@@ -12,8 +12,8 @@ export interface RoomVersion {
   readonly eventIdFormat: 'v1' | 'v3' | 'v4';
   /** 'v11': no `creator` in m.room.create content; `redacts` moves into content (v11+). 'v12': the create event has no room_id; the room ID is derived from it. */
   readonly eventFormat: 'v1' | 'v3' | 'v11' | 'v12';
-  /** Which redaction algorithm: fragments v1-redactions, v6-redactions, v9-redactions, v11-redactions. */
-  readonly redaction: 'v1' | 'v6' | 'v9' | 'v11';
+  /** Which redaction algorithm: fragments v1-redactions, v6-redactions, v9-redactions, v11-redactions; 'v8' is v6 plus m.room.join_rules `allow` (rooms/v8.md, written out there rather than in a fragment). */
+  readonly redaction: 'v1' | 'v6' | 'v8' | 'v9' | 'v11';
   /** Which authorisation rules: v1 (v1-v2), v3 (v3-v5), v6, v7 (knocking), v8 (restricted joins, v8-v9), v10, v11, v12. */
   readonly authRules: 'v1' | 'v3' | 'v6' | 'v7' | 'v8' | 'v10' | 'v11' | 'v12';
   /** State resolution: v1 (room v1), v2 (v2-v11), v2.1 (v12's changes to v2). */
@@ -32,6 +32,12 @@ export interface RoomVersion {
   readonly integerPowerLevels: boolean;
   /** v12: creators (sender + additional_creators) have infinite power and are absent from m.room.power_levels. */
   readonly privilegedCreators: boolean;
+  /** v1-v5: m.room.aliases is allowed iff its state_key is the sender's domain, whatever the sender's membership. */
+  readonly aliasesAuthRule: boolean;
+  /** v1-v2: the auth rules allow m.room.redaction only at the redact level or from the redacted event ID's domain. */
+  readonly redactionAuthRule: boolean;
+  /** v6+: changes to m.room.power_levels `notifications` are limited like changes to `events`. */
+  readonly notificationsAuthRule: boolean;
 }
 
 const v1: RoomVersion = {
@@ -48,14 +54,17 @@ const v1: RoomVersion = {
   knockRestricted: false,
   integerPowerLevels: false,
   privilegedCreators: false,
+  aliasesAuthRule: true,
+  redactionAuthRule: true,
+  notificationsAuthRule: false,
 };
 const v2: RoomVersion = { ...v1, id: '2', stateResolution: 'v2' };
-const v3: RoomVersion = { ...v2, id: '3', eventIdFormat: 'v3', eventFormat: 'v3', authRules: 'v3' };
+const v3: RoomVersion = { ...v2, id: '3', eventIdFormat: 'v3', eventFormat: 'v3', authRules: 'v3', redactionAuthRule: false };
 const v4: RoomVersion = { ...v3, id: '4', eventIdFormat: 'v4' };
 const v5: RoomVersion = { ...v4, id: '5', enforceKeyValidity: true };
-const v6: RoomVersion = { ...v5, id: '6', redaction: 'v6', authRules: 'v6', strictCanonicalJson: true };
+const v6: RoomVersion = { ...v5, id: '6', redaction: 'v6', authRules: 'v6', strictCanonicalJson: true, aliasesAuthRule: false, notificationsAuthRule: true };
 const v7: RoomVersion = { ...v6, id: '7', authRules: 'v7', knocking: true };
-const v8: RoomVersion = { ...v7, id: '8', authRules: 'v8', restrictedJoins: true };
+const v8: RoomVersion = { ...v7, id: '8', redaction: 'v8', authRules: 'v8', restrictedJoins: true };
 const v9: RoomVersion = { ...v8, id: '9', redaction: 'v9' };
 const v10: RoomVersion = { ...v9, id: '10', authRules: 'v10', knockRestricted: true, integerPowerLevels: true };
 const v11: RoomVersion = { ...v10, id: '11', eventFormat: 'v11', redaction: 'v11', authRules: 'v11' };

@@ -27,3 +27,19 @@ export function formatSigningKey(key: SigningKey): string {
 export function unpaddedBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64').replace(/=+$/, '');
 }
+
+/** URL-safe unpadded Base64 (appendices): `-` and `_` as the 62nd and 63rd characters. */
+export function urlSafeUnpaddedBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64url');
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
+
+/**
+ * Decodes Base64 with or without padding, in either alphabet (appendices:
+ * "implementations SHOULD accept input with or without padding"); null if
+ * `text` is not Base64.
+ */
+export function decodeBase64(text: string): Buffer | null {
+  return BASE64.test(text) ? Buffer.from(text, 'base64') : null;
+}
