@@ -1,6 +1,7 @@
 /** Every migration, in order. Forward only: never edit one that has shipped. */
 import type { Knex } from 'knex';
 import * as accounts from './0001_accounts';
+import * as rooms from './0002_rooms';
 
 export interface Migration {
   name: string;
@@ -14,4 +15,5 @@ const forwardOnly = async () => {
 
 export const migrations: Migration[] = [
   { name: '0001_accounts', up: accounts.up, down: forwardOnly },
+  { name: '0002_rooms', up: rooms.up, down: forwardOnly },
 ];

@@ -2,10 +2,14 @@
 import { AccountDataStore } from './account-data';
 import type { Db } from './db';
 import { DeviceStore } from './devices';
+import { EventStore } from './events';
 import { FilterStore } from './filters';
 import { ProfileStore } from './profiles';
 import { RegistrationTokenStore } from './registration-tokens';
+import { RoomStateStore } from './room-state';
+import { RoomStore } from './rooms';
 import { SharedSecretNonceStore } from './shared-secret-nonces';
+import { StateGroupStore } from './state-groups';
 import { TokenStore } from './tokens';
 import { UiaSessionStore } from './uia-sessions';
 import { UserStore } from './users';
@@ -21,9 +25,15 @@ export interface Stores {
   uiaSessions: UiaSessionStore;
   registrationTokens: RegistrationTokenStore;
   sharedSecretNonces: SharedSecretNonceStore;
+  rooms: RoomStore;
+  stateGroups: StateGroupStore;
+  events: EventStore;
+  roomState: RoomStateStore;
 }
 
 export function createStores(db: Db): Stores {
+  const rooms = new RoomStore(db);
+  const stateGroups = new StateGroupStore(db, rooms);
   return {
     db,
     users: new UserStore(db),
@@ -35,5 +45,9 @@ export function createStores(db: Db): Stores {
     uiaSessions: new UiaSessionStore(db),
     registrationTokens: new RegistrationTokenStore(db),
     sharedSecretNonces: new SharedSecretNonceStore(db),
+    rooms,
+    stateGroups,
+    events: new EventStore(db, rooms, stateGroups),
+    roomState: new RoomStateStore(db, rooms, stateGroups),
   };
 }

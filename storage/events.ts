@@ -1,0 +1,321 @@
+/**
+ * Room events: each PDU stored once with its edges, its status, the state groups
+ * before and after it, and (for timeline events) its position in the global
+ * stream. Also each room's forward extremities and timeline reads.
+ */
+import { authEventIds, isStateEvent, prevEventIds, stateTuple, type RoomEvent } from '../spec/pdu';
+import type { Db } from './db';
+import type { RoomStore } from './rooms';
+import type { StateGroupStore } from './state-groups';
+import { StreamPositions } from './stream-positions';
+import { isPostgresDb, listOf } from './transactions';
+
+/**
+ * accepted: passed every check; in the DAG, the timeline and (if state) the state.
+ * soft_failed: valid but failed against the current state: takes part in state,
+ *   never reaches clients and is never a forward extremity.
+ * rejected: failed authorisation; kept so it is not fetched again, part of nothing.
+ * outlier: passed checks against its own auth events; where it sits in the DAG is unknown.
+ */
+export type EventStatus = 'accepted' | 'soft_failed' | 'rejected' | 'outlier';
+
+export interface PersistInput {
+  event: RoomEvent;
+  roomId: string;
+  status: EventStatus;
+  rejectionReason?: string;
+  /**
+   * The state group of the state before the event: null for the empty state
+   * (the create event), absent when the state is unknown (outliers, and
+   * rejected outliers). Ignored for outliers.
+   */
+  stateGroupBefore?: number | null;
+}
+
+export interface Persisted {
+  /** Null for events outside every timeline (all but accepted events). */
+  streamOrdering: number | null;
+  stateGroupBefore: number | null;
+  /** For an accepted or soft-failed state event, a new group: before + the event. Otherwise before. */
+  stateGroupAfter: number | null;
+  /** The event was stored already (in a final status): nothing changed. */
+  alreadyStored: boolean;
+}
+
+export interface StoredEvent {
+  event: RoomEvent;
+  roomId: string;
+  status: EventStatus;
+  rejectionReason?: string;
+  streamOrdering: number | null;
+  depth: number;
+  stateGroupBefore: number | null;
+  stateGroupAfter: number | null;
+  /** The redaction applied to the event: serve its redacted form. */
+  redactedBy?: string;
+}
+
+export interface ForwardExtremity {
+  eventId: string;
+  depth: number;
+  /** The state after the extremity: what a new event on top of it alone would see. */
+  stateGroupAfter: number | null;
+}
+
+/** A batch loader of events, for state resolution and auth chains: missing IDs are absent. */
+export interface EventSource {
+  get(ids: readonly string[]): Promise<Map<string, RoomEvent>>;
+}
+
+export interface TopologicalPosition {
+  depth: number;
+  streamOrdering: number;
+}
+
+export interface StreamRange {
+  /** Exclusive bounds. */
+  after?: number;
+  before?: number;
+  order: 'asc' | 'desc';
+  limit: number;
+}
+
+export interface TopologicalRange {
+  /** Exclusive bounds, compared as (depth, stream ordering). */
+  after?: TopologicalPosition;
+  before?: TopologicalPosition;
+  order: 'asc' | 'desc';
+  limit: number;
+}
+
+interface Raw {
+  event_id: string;
+  room_id: string;
+  status: EventStatus;
+  rejection_reason: string | null;
+  stream_ordering: number | null;
+  depth: number;
+  state_before: number | null;
+  state_after: number | null;
+  redacted_by: string | null;
+  pdu_json: string;
+}
+
+const COLUMNS = [
+  'e.event_id',
+  'r.room_id',
+  'e.status',
+  'e.rejection_reason',
+  'e.stream_ordering',
+  'e.depth',
+  'e.state_before',
+  'e.state_after',
+  'e.redacted_by',
+  'e.pdu_json',
+];
+
+const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+const fromRaw = (r: Raw): StoredEvent => ({
+  event: { id: r.event_id, pdu: JSON.parse(r.pdu_json) },
+  roomId: r.room_id,
+  status: r.status,
+  ...(r.rejection_reason === null ? {} : { rejectionReason: r.rejection_reason }),
+  streamOrdering: num(r.stream_ordering),
+  depth: Number(r.depth),
+  stateGroupBefore: num(r.state_before),
+  stateGroupAfter: num(r.state_after),
+  ...(r.redacted_by === null ? {} : { redactedBy: r.redacted_by }),
+});
+
+/** The event an m.room.redaction redacts: top-level before room version 11, in content from 11. */
+function redactsOf(event: RoomEvent): string | null {
+  if (event.pdu.type !== 'm.room.redaction') return null;
+  const target = event.pdu.redacts ?? event.pdu.content.redacts;
+  return typeof target === 'string' ? target : null;
+}
+
+export class EventStore {
+  private readonly stream: StreamPositions;
+
+  constructor(
+    private readonly db: Db,
+    private readonly rooms: RoomStore,
+    private readonly groups: StateGroupStore,
+  ) {
+    this.stream = new StreamPositions(async (db) => {
+      const row = await db('events').max<{ max: number | null }[]>({ max: 'stream_ordering' }).first();
+      return Number(row?.max ?? 0);
+    });
+  }
+
+  /**
+   * Stores an event (call under the room's lock). A new event gets its edges;
+   * an accepted one a stream position, and it replaces its prev events among the
+   * room's forward extremities (and becomes one, unless a stored accepted event
+   * already names it as a prev event). An accepted or soft-failed state event
+   * gets a new state group for the state after it. Persisting an outlier again
+   * with another status moves it into the DAG; persisting any other stored
+   * event again changes nothing. The current state is the engine's to set
+   * (RoomStateStore.setCurrentState).
+   */
+  async persist(trx: Db, input: PersistInput): Promise<Persisted> {
+    const { event, roomId, status } = input;
+    const roomNid = await this.rooms.nid(roomId, trx);
+    const before = status === 'outlier' || input.stateGroupBefore === undefined ? null : (input.stateGroupBefore ?? (await this.groups.create(trx, roomId, null, new Map())));
+    const written = await this.stream.track(
+      trx,
+      () => this.insertOrMoveIntoDag(trx, roomNid, input, before),
+      (w) => ('stored' in w ? null : w.streamOrdering),
+    );
+    if ('stored' in written) return written.stored;
+
+    let after = before;
+    if (before !== null && isStateEvent(event.pdu) && (status === 'accepted' || status === 'soft_failed')) {
+      after = await this.groups.create(trx, roomId, before, new Map([[stateTuple(event.pdu.type, event.pdu.state_key!), event.id]]));
+      await trx('events').where({ nid: written.nid }).update({ state_after: after });
+    }
+    if (status === 'accepted') await this.updateForwardExtremities(trx, roomNid, event);
+    return { streamOrdering: written.streamOrdering, stateGroupBefore: before, stateGroupAfter: after, alreadyStored: false };
+  }
+
+  /** Inserts the event, or moves a stored outlier into the DAG; reports an event already stored otherwise. */
+  private async insertOrMoveIntoDag(
+    trx: Db,
+    roomNid: number,
+    { event, status, rejectionReason }: PersistInput,
+    before: number | null,
+  ): Promise<{ nid: number; streamOrdering: number | null } | { stored: Persisted }> {
+    const fields = {
+      status,
+      rejection_reason: rejectionReason ?? null,
+      state_before: before,
+      state_after: before,
+      stream_ordering: status === 'accepted' ? this.nextStreamOrdering(trx) : null,
+    };
+    const [inserted] = await trx('events')
+      .insert({
+        ...fields,
+        event_id: event.id,
+        room_nid: roomNid,
+        type: event.pdu.type,
+        state_key: event.pdu.state_key ?? null,
+        sender: event.pdu.sender,
+        depth: event.pdu.depth,
+        origin_server_ts: event.pdu.origin_server_ts,
+        redacts: redactsOf(event),
+        pdu_json: JSON.stringify(event.pdu),
+      })
+      .onConflict('event_id')
+      .ignore()
+      .returning(['nid', 'stream_ordering']);
+    if (inserted) {
+      await this.insertEdges(trx, Number(inserted.nid), event);
+      return { nid: Number(inserted.nid), streamOrdering: num(inserted.stream_ordering) };
+    }
+    const existing = await trx('events').where({ event_id: event.id }).first('nid', 'status', 'stream_ordering', 'state_before', 'state_after');
+    if (existing.status !== 'outlier' || status === 'outlier') {
+      const stored = { streamOrdering: num(existing.stream_ordering), stateGroupBefore: num(existing.state_before), stateGroupAfter: num(existing.state_after) };
+      return { stored: { ...stored, alreadyStored: true } };
+    }
+    const [updated] = await trx('events').where({ nid: existing.nid }).update(fields).returning('stream_ordering');
+    return { nid: Number(existing.nid), streamOrdering: num(updated.stream_ordering) };
+  }
+
+  async get(ids: readonly string[], db: Db = this.db): Promise<Map<string, StoredEvent>> {
+    if (ids.length === 0) return new Map();
+    const rows: Raw[] = await this.select(db).whereIn('e.event_id', listOf(db, ids, 'text'));
+    return new Map(rows.map((r) => [r.event_id, fromRaw(r)]));
+  }
+
+  /** A batch loader over the stored events (any status). */
+  source(db: Db = this.db): EventSource {
+    return {
+      get: async (ids) => {
+        if (ids.length === 0) return new Map();
+        const rows = await db('events').whereIn('event_id', listOf(db, ids, 'text')).select('event_id', 'pdu_json');
+        return new Map(rows.map((r) => [r.event_id as string, { id: r.event_id as string, pdu: JSON.parse(r.pdu_json) }]));
+      },
+    };
+  }
+
+  /** The events new events in the room should name as prev events, with their depths. */
+  async forwardExtremities(roomId: string, db: Db = this.db): Promise<ForwardExtremity[]> {
+    const rows = await db('forward_extremities as f')
+      .join('events as e', 'e.event_id', 'f.event_id')
+      .where('f.room_nid', await this.rooms.nid(roomId, db))
+      .orderBy('e.depth', 'desc')
+      .select('e.event_id', 'e.depth', 'e.state_after');
+    return rows.map((r) => ({ eventId: r.event_id, depth: Number(r.depth), stateGroupAfter: num(r.state_after) }));
+  }
+
+  /** The room's timeline events by stream position (the /sync order). */
+  async byStream(roomId: string, range: StreamRange, db: Db = this.db): Promise<StoredEvent[]> {
+    const query = this.select(db)
+      .where('e.room_nid', await this.rooms.nid(roomId, db))
+      .whereNotNull('e.stream_ordering')
+      .orderBy('e.stream_ordering', range.order)
+      .limit(range.limit);
+    if (range.after !== undefined) query.where('e.stream_ordering', '>', range.after);
+    if (range.before !== undefined) query.where('e.stream_ordering', '<', range.before);
+    return (await query).map(fromRaw);
+  }
+
+  /** The room's timeline events in topological order (depth, then stream position: the /messages order). */
+  async byTopology(roomId: string, range: TopologicalRange, db: Db = this.db): Promise<StoredEvent[]> {
+    const query = this.select(db)
+      .where('e.room_nid', await this.rooms.nid(roomId, db))
+      .whereNotNull('e.stream_ordering')
+      .orderBy([
+        { column: 'e.depth', order: range.order },
+        { column: 'e.stream_ordering', order: range.order },
+      ])
+      .limit(range.limit);
+    if (range.after) query.whereRaw('(e.depth, e.stream_ordering) > (?, ?)', [range.after.depth, range.after.streamOrdering]);
+    if (range.before) query.whereRaw('(e.depth, e.stream_ordering) < (?, ?)', [range.before.depth, range.before.streamOrdering]);
+    return (await query).map(fromRaw);
+  }
+
+  /** Every timeline event at or below this position is readable, and none will appear there later. */
+  latestStreamOrdering(db: Db = this.db): Promise<number> {
+    return this.stream.latest(db);
+  }
+
+  /** Records that `redactionId` (a redaction the engine has checked) applies to `eventId`. */
+  async setRedactedBy(trx: Db, eventId: string, redactionId: string): Promise<void> {
+    await trx('events').where({ event_id: eventId }).update({ redacted_by: redactionId });
+  }
+
+  /** Stored, accepted redaction events naming `eventId` (which may have arrived before it). */
+  async redactionsOf(eventId: string, db: Db = this.db): Promise<string[]> {
+    const rows = await db('events').where({ redacts: eventId, status: 'accepted' }).orderBy('nid').select('event_id');
+    return rows.map((r) => r.event_id);
+  }
+
+  private select(db: Db) {
+    return db('events as e').join('rooms as r', 'r.nid', 'e.room_nid').select<Raw[]>(COLUMNS);
+  }
+
+  private nextStreamOrdering(trx: Db) {
+    return isPostgresDb(trx) ? trx.raw("nextval('events_stream_seq')") : trx.raw('(select coalesce(max(stream_ordering), 0) + 1 from events)');
+  }
+
+  private async insertEdges(trx: Db, nid: number, event: RoomEvent): Promise<void> {
+    const prevs = [...new Set(prevEventIds(event.pdu))].map((id) => ({ event_nid: nid, prev_event_id: id }));
+    const auths = [...new Set(authEventIds(event.pdu))].map((id) => ({ event_nid: nid, auth_event_id: id }));
+    if (prevs.length > 0) await trx('event_prev_edges').insert(prevs);
+    if (auths.length > 0) await trx('event_auth_edges').insert(auths);
+  }
+
+  private async updateForwardExtremities(trx: Db, roomNid: number, event: RoomEvent): Promise<void> {
+    const prevs = prevEventIds(event.pdu);
+    if (prevs.length > 0) await trx('forward_extremities').where('room_nid', roomNid).whereIn('event_id', prevs).delete();
+    await trx.raw(
+      `insert into forward_extremities (room_nid, event_id)
+       select cast(? as integer), ? where not exists (
+         select 1 from event_prev_edges p join events c on c.nid = p.event_nid
+         where p.prev_event_id = ? and c.status = 'accepted')`,
+      [roomNid, event.id, event.id],
+    );
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Which stream positions a reader may rely on. Writers to different rooms commit
+ * in any order on PostgreSQL, so the highest committed position can sit above a
+ * lower one still in flight; a /sync reader that moved past the gap would never
+ * see the late event. `latest()` is therefore the highest position below every
+ * allocation still in flight: nothing at or below it can appear afterwards.
+ *
+ * The tracker knows the allocations of this process only: Weft writes events
+ * from one process.
+ */
+import type { Db } from './db';
+import { whenSettled } from './transactions';
+
+interface InFlight {
+  /** Every position this allocation may take is above this. */
+  below: number;
+}
+
+export class StreamPositions {
+  private committed: number | undefined;
+  private readonly inFlight = new Set<InFlight>();
+
+  constructor(private readonly loadMax: (db: Db) => Promise<number>) {}
+
+  /** The highest position a reader can safely read up to. */
+  async latest(db: Db): Promise<number> {
+    const committed = await this.load(db);
+    let safe = committed;
+    for (const allocation of this.inFlight) safe = Math.min(safe, allocation.below);
+    return safe;
+  }
+
+  /**
+   * Runs `write`, which may take a stream position inside transaction `trx`
+   * (`positionOf` tells which); the position becomes readable once `trx` commits.
+   */
+  async track<T>(trx: Db, write: () => Promise<T>, positionOf: (result: T) => number | null): Promise<T> {
+    const allocation: InFlight = { below: await this.load(trx) };
+    this.inFlight.add(allocation);
+    let result: T;
+    try {
+      result = await write();
+    } catch (err) {
+      this.inFlight.delete(allocation);
+      throw err;
+    }
+    const position = positionOf(result);
+    if (position === null) {
+      this.inFlight.delete(allocation);
+      return result;
+    }
+    allocation.below = position - 1;
+    whenSettled(
+      trx,
+      () => {
+        this.committed = Math.max(this.committed ?? 0, position);
+        this.inFlight.delete(allocation);
+      },
+      () => this.inFlight.delete(allocation),
+    );
+    return result;
+  }
+
+  private async load(db: Db): Promise<number> {
+    if (this.committed === undefined) {
+      const max = await this.loadMax(db);
+      this.committed = Math.max(this.committed ?? 0, max);
+    }
+    return this.committed;
+  }
+}
