@@ -124,6 +124,9 @@ log_level: ${d('log_level')}
 # The largest request body accepted, in bytes (default 10 MiB).
 max_request_body_bytes: ${d('max_request_body_bytes')}
 
+# The room version of rooms created without one named (1 to 12; 12 is what the spec recommends).
+default_room_version: ${d('default_room_version')}
+
 registration:
   # Who may create an account through the client API's /register:
   #   open    anyone who can reach the server

@@ -3,6 +3,8 @@
  * them in, so the rest of the server reads a complete, typed Config.
  * config.sample.yaml documents the same keys.
  */
+import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../../spec/room-versions';
+
 export type ApiResource = 'client' | 'federation' | 'metrics';
 
 export interface ListenerConfig {
@@ -27,6 +29,8 @@ export interface Config {
   database: { url: string; sqlite_busy_timeout_ms: number };
   log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   max_request_body_bytes: number;
+  /** The room version of new rooms when the client names none. */
+  default_room_version: string;
   registration: {
     mode: RegistrationMode;
     shared_secret?: string;
@@ -64,6 +68,8 @@ const bucket = (per_second: number, burst: number) => ({
     burst: { type: 'number', minimum: 1, default: burst },
   },
 });
+
+const ROOM_VERSION_IDS = Object.keys(ROOM_VERSIONS.available);
 
 /** Kept in step with the Config interface above by the config tests. */
 export const configSchema = {
@@ -117,6 +123,7 @@ export const configSchema = {
       default: 'info',
     },
     max_request_body_bytes: { type: 'integer', minimum: 1024, default: 10 * 1024 * 1024 },
+    default_room_version: { type: 'string', enum: ROOM_VERSION_IDS, default: DEFAULT_ROOM_VERSION },
     registration: {
       type: 'object',
       additionalProperties: false,
