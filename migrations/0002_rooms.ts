@@ -53,10 +53,14 @@ export async function up(db: Knex): Promise<void> {
     // For m.room.redaction: the event it redacts. For any event: the redaction applied to it.
     t.string('redacts', 255).nullable();
     t.string('redacted_by', 255).nullable();
+    // content.membership of m.room.member events, so membership queries need not parse PDUs.
+    t.string('membership', 32).nullable();
     t.text('pdu_json').notNullable();
     t.index(['room_nid', 'stream_ordering'], 'events_room_stream', { predicate: db.whereNotNull('stream_ordering') });
     t.index(['room_nid', 'depth', 'stream_ordering'], 'events_room_topological', { predicate: db.whereNotNull('stream_ordering') });
     t.index(['redacts'], 'events_redacts', { predicate: db.whereNotNull('redacts') });
+    // A user's membership history in a room (history visibility: did they join later?).
+    t.index(['room_nid', 'state_key', 'membership'], 'events_room_membership', { predicate: db.whereNotNull('membership') });
   });
 
   // Edges are written once per event (deduplicated), so they need no key of their
@@ -87,6 +91,8 @@ export async function up(db: Knex): Promise<void> {
     t.text('state_key').notNullable();
     t.bigInteger('event_nid').notNullable().references('nid').inTable('events');
     t.primary(['room_nid', 'type', 'state_key']);
+    // A user's rooms: (m.room.member, user ID) across rooms.
+    t.index(['state_key', 'type'], 'current_state_by_state_key');
   });
 
   // PostgreSQL hands out stream positions from a sequence, so writers to different

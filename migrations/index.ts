@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import * as accounts from './0001_accounts';
 import * as rooms from './0002_rooms';
+import * as roomClient from './0003_room_client';
 
 export interface Migration {
   name: string;
@@ -16,4 +17,5 @@ const forwardOnly = async () => {
 export const migrations: Migration[] = [
   { name: '0001_accounts', up: accounts.up, down: forwardOnly },
   { name: '0002_rooms', up: rooms.up, down: forwardOnly },
+  { name: '0003_room_client', up: roomClient.up, down: forwardOnly },
 ];

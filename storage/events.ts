@@ -135,6 +135,12 @@ function redactsOf(event: RoomEvent): string | null {
   return typeof target === 'string' ? target : null;
 }
 
+/** content.membership of an m.room.member event. */
+function membershipOf(event: RoomEvent): string | null {
+  const membership = event.pdu.type === 'm.room.member' ? event.pdu.content.membership : undefined;
+  return typeof membership === 'string' ? membership.slice(0, 32) : null;
+}
+
 export class EventStore {
   private readonly stream: StreamPositions;
 
@@ -204,6 +210,7 @@ export class EventStore {
         depth: event.pdu.depth,
         origin_server_ts: event.pdu.origin_server_ts,
         redacts: redactsOf(event),
+        membership: membershipOf(event),
         pdu_json: JSON.stringify(event.pdu),
       })
       .onConflict('event_id')

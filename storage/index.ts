@@ -2,8 +2,10 @@
 import { AccountDataStore } from './account-data';
 import type { Db } from './db';
 import { DeviceStore } from './devices';
+import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
 import { FilterStore } from './filters';
+import { MembershipStore } from './memberships';
 import { ProfileStore } from './profiles';
 import { RegistrationTokenStore } from './registration-tokens';
 import { RoomStateStore } from './room-state';
@@ -29,6 +31,8 @@ export interface Stores {
   stateGroups: StateGroupStore;
   events: EventStore;
   roomState: RoomStateStore;
+  memberships: MembershipStore;
+  eventTxns: EventTxnStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -49,5 +53,7 @@ export function createStores(db: Db): Stores {
     stateGroups,
     events: new EventStore(db, rooms, stateGroups),
     roomState: new RoomStateStore(db, rooms, stateGroups),
+    memberships: new MembershipStore(db, rooms),
+    eventTxns: new EventTxnStore(db),
   };
 }

@@ -31,6 +31,8 @@ export interface Room {
 /** A batch of appends made under one lock; their events are published when the batch commits. */
 export interface Appender {
   readonly room: Room;
+  /** The transaction the appends are made in, for writes that must commit with them. */
+  readonly trx: Db;
   append(draft: EventDraft): Promise<RoomEvent>;
 }
 
@@ -89,6 +91,7 @@ export class EventSender {
   private appender(trx: Db, room: Room, published: PersistedEvent[]): Appender {
     return {
       room,
+      trx,
       append: async (draft) => {
         const event = await this.build(trx, room, draft);
         await this.persist(trx, room, event, published);

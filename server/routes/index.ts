@@ -9,6 +9,7 @@ import { discoveryRoutes } from './discovery';
 import { filterRoutes } from './filter';
 import { profileRoutes } from './profile';
 import { registerRoutes } from './register';
+import { roomRoutes } from './rooms';
 import { sessionRoutes } from './session';
 import { synapseAdminRoutes } from './synapse-admin';
 
@@ -24,5 +25,6 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...accountDataRoutes(s),
     ...filterRoutes(s),
     ...capabilitiesRoutes(s),
+    ...roomRoutes(s),
   ];
 }

@@ -1,7 +1,12 @@
 /** The services a route handler may call, built once per homeserver. */
 import type { Logger } from 'pino';
+import { signingKeyPair } from '../../spec/signing';
+import { parseSigningKey } from '../../spec/signing-key';
 import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
+import { EventBus } from '../rooms/event-bus';
+import { EventSender } from '../rooms/event-sender';
+import { Rooms } from '../rooms/rooms';
 import { Accounts } from './accounts';
 import { Filters } from './filters';
 import { Profiles } from './profiles';
@@ -17,6 +22,9 @@ export interface Services {
   profiles: Profiles;
   filters: Filters;
   uia: Uia;
+  /** Every event persisted, after its commit: sync, federation and push subscribe here. */
+  events: EventBus;
+  rooms: Rooms;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -25,5 +33,8 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const profiles = new Profiles(stores.db, stores.users, stores.profiles, config.server_name);
   const filters = new Filters(stores.filters);
   const uia = new Uia(stores.db, stores.uiaSessions, stores.registrationTokens, accounts, config);
-  return { config, log, stores, sessions, accounts, profiles, filters, uia };
+  const events = new EventBus();
+  const sender = new EventSender(stores, events, config.server_name, signingKeyPair(parseSigningKey(config.signing_key)));
+  const rooms = new Rooms(stores, sender, config);
+  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms };
 }

@@ -1,0 +1,74 @@
+/**
+ * Stored events as clients see them: redacted where a redaction applies (with
+ * the redaction in `unsigned.redacted_because`), `prev_content` for state
+ * events, and `transaction_id` for the device that sent them.
+ */
+import { toClientEvent, type ClientEvent } from '../../spec/client-event';
+import { stateTuple } from '../../spec/pdu';
+import { redact } from '../../spec/redaction';
+import { roomVersion } from '../../spec/room-versions';
+import type { Stores } from '../../storage';
+import type { StoredEvent } from '../../storage/events';
+
+export interface Viewer {
+  userId: string;
+  deviceId?: string;
+}
+
+export interface FormatOptions {
+  /** For /sync, where the room is implied. */
+  withoutRoomId?: boolean;
+}
+
+export class ClientEvents {
+  constructor(
+    private readonly stores: Stores,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async formatOne(stored: StoredEvent, viewer: Viewer, options: FormatOptions = {}): Promise<ClientEvent> {
+    return (await this.format([stored], viewer, options))[0];
+  }
+
+  /** Formats events in the order given. */
+  async format(events: readonly StoredEvent[], viewer: Viewer, options: FormatOptions = {}): Promise<ClientEvent[]> {
+    const redactionIds = events.flatMap((e) => (e.redactedBy ? [e.redactedBy] : []));
+    const redactions = redactionIds.length > 0 ? await this.stores.events.get(redactionIds) : new Map<string, StoredEvent>();
+    const out: ClientEvent[] = [];
+    for (const stored of events) {
+      const version = roomVersion((await this.stores.rooms.get(stored.roomId))!.version)!;
+      const unsigned: Record<string, unknown> = {};
+      let pdu = stored.event.pdu;
+      const redaction = stored.redactedBy ? redactions.get(stored.redactedBy) : undefined;
+      if (redaction) {
+        pdu = redact(pdu, version);
+        unsigned.redacted_because = toClientEvent(redaction.event.id, redaction.event.pdu, {
+          roomId: redaction.roomId,
+          withoutRoomId: options.withoutRoomId,
+          nowMs: this.now(),
+        });
+      }
+      if (pdu.state_key !== undefined) {
+        const previous = await this.previousState(stored);
+        if (previous) unsigned.prev_content = previous;
+      }
+      const txn = await this.stores.eventTxns.txnOf(stored.event.id);
+      if (txn && txn.userId === viewer.userId && txn.deviceId === viewer.deviceId) unsigned.transaction_id = txn.txnId;
+      out.push(toClientEvent(stored.event.id, pdu, { roomId: stored.roomId, withoutRoomId: options.withoutRoomId, nowMs: this.now(), unsigned }));
+    }
+    return out;
+  }
+
+  /** The content of the state event this one replaced, if any (redacted if it was redacted). */
+  private async previousState(stored: StoredEvent): Promise<Record<string, unknown> | undefined> {
+    const { type, state_key: stateKey } = stored.event.pdu;
+    const before = await this.stores.roomState.stateBefore(stored.event.id);
+    const previousId = before?.get(stateTuple(type, stateKey!));
+    if (!previousId) return undefined;
+    const previous = (await this.stores.events.get([previousId])).get(previousId);
+    if (!previous) return undefined;
+    if (!previous.redactedBy) return previous.event.pdu.content;
+    const version = roomVersion((await this.stores.rooms.get(previous.roomId))!.version)!;
+    return redact(previous.event.pdu, version).content;
+  }
+}
