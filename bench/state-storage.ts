@@ -17,6 +17,7 @@ import { StateGroupStore } from '../storage/state-groups';
 import { isPostgresDb } from '../storage/transactions';
 import { pdu, statePdu } from '../test/helpers/pdus';
 import { freshDatabase } from '../test/helpers/server';
+import { median, mib } from './lib';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 /** Events per transaction: 1 is the room engine sending one event at a time; more is a federation batch. */
@@ -24,11 +25,6 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 1);
 const STATE_EVERY = 100;
 const READS = 50;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 async function sqliteSizes(db: Db, file: string): Promise<string> {
   await db.raw('pragma wal_checkpoint(TRUNCATE)');
@@ -42,7 +38,7 @@ async function sqliteSizes(db: Db, file: string): Promise<string> {
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const database = freshDatabase();
   const db = await openDb({ url: database.url });
   await migrate(db);
@@ -112,7 +108,9 @@ async function main(): Promise<void> {
   await database.drop();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
