@@ -27,19 +27,26 @@ export async function up(db: Knex): Promise<void> {
     t.bigInteger('published_ts').notNullable();
   });
 
-  await db.schema.createTable('event_reports', (t) => {
+  // Reports of content for the server's administrators: an event (room_id and
+  // event_id), a room (room_id alone) or a user (user_id).
+  await db.schema.createTable('reports', (t) => {
     t.increments('id').primary();
-    t.string('room_id', 255).notNullable();
-    t.string('event_id', 255).notNullable();
     t.string('reporter', 255).notNullable();
+    t.string('room_id', 255).nullable();
+    t.string('event_id', 255).nullable();
+    t.string('user_id', 255).nullable();
     t.text('reason').nullable();
     t.integer('score').nullable();
     t.bigInteger('created_ts').notNullable();
+    t.index(['created_ts']);
   });
 
+  // A room is forgotten while the user's membership is still the event they forgot it at
+  // (null: they had none); any later membership event brings it back.
   await db.schema.createTable('forgotten_rooms', (t) => {
     t.string('user_id', 255).notNullable();
     t.string('room_id', 255).notNullable();
+    t.string('membership_event_id', 255).nullable();
     t.primary(['user_id', 'room_id']);
   });
 }

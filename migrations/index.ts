@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import * as accounts from './0001_accounts';
 import * as rooms from './0002_rooms';
 import * as roomClient from './0003_room_client';
+import * as relations from './0004_relations';
 
 export interface Migration {
   name: string;
@@ -18,4 +19,5 @@ export const migrations: Migration[] = [
   { name: '0001_accounts', up: accounts.up, down: forwardOnly },
   { name: '0002_rooms', up: rooms.up, down: forwardOnly },
   { name: '0003_room_client', up: roomClient.up, down: forwardOnly },
+  { name: '0004_relations', up: relations.up, down: forwardOnly },
 ];

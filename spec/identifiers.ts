@@ -52,3 +52,19 @@ export function isMxcUri(uri: string): boolean {
   const match = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(uri);
   return match !== null && isValidServerName(match[1]);
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Splits `#localpart:server_name` (appendices, Room Aliases): at most 255 bytes,
+ * a localpart of any non-surrogate code points but `:` and NUL, a valid server name.
+ */
+export function parseRoomAlias(alias: string): { localpart: string; serverName: string } | null {
+  if (!alias.startsWith('#') || Buffer.byteLength(alias, 'utf8') > MAX_ID_BYTES || LONE_SURROGATE.test(alias)) return null;
+  const colon = alias.indexOf(':');
+  if (colon < 0) return null;
+  const localpart = alias.slice(1, colon);
+  const serverName = alias.slice(colon + 1);
+  if (localpart.includes('\0') || !isValidServerName(serverName)) return null;
+  return { localpart, serverName };
+}

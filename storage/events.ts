@@ -5,6 +5,7 @@
  */
 import { authEventIds, isStateEvent, prevEventIds, stateTuple, type RoomEvent } from '../spec/pdu';
 import type { Db } from './db';
+import { recordRelation } from './relations';
 import type { RoomStore } from './rooms';
 import type { StateGroupStore } from './state-groups';
 import { StreamPositions } from './stream-positions';
@@ -175,6 +176,7 @@ export class EventStore {
       (w) => ('stored' in w ? null : w.streamOrdering),
     );
     if ('stored' in written) return written.stored;
+    await recordRelation(trx, { nid: written.nid, roomNid, event, status, streamOrdering: written.streamOrdering });
 
     let after = before;
     if (before !== null && isStateEvent(event.pdu) && (status === 'accepted' || status === 'soft_failed')) {

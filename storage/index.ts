@@ -5,13 +5,19 @@ import { DeviceStore } from './devices';
 import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
 import { FilterStore } from './filters';
+import { ForgottenRoomStore } from './forgotten-rooms';
 import { MembershipStore } from './memberships';
 import { ProfileStore } from './profiles';
 import { RegistrationTokenStore } from './registration-tokens';
+import { RelationStore } from './relations';
+import { ReportStore } from './reports';
+import { RoomAliasStore } from './room-aliases';
+import { RoomDirectoryStore } from './room-directory';
 import { RoomStateStore } from './room-state';
 import { RoomStore } from './rooms';
 import { SharedSecretNonceStore } from './shared-secret-nonces';
 import { StateGroupStore } from './state-groups';
+import { TimelineStore } from './timeline';
 import { TokenStore } from './tokens';
 import { UiaSessionStore } from './uia-sessions';
 import { UserStore } from './users';
@@ -33,6 +39,12 @@ export interface Stores {
   roomState: RoomStateStore;
   memberships: MembershipStore;
   eventTxns: EventTxnStore;
+  timeline: TimelineStore;
+  relations: RelationStore;
+  roomAliases: RoomAliasStore;
+  roomDirectory: RoomDirectoryStore;
+  reports: ReportStore;
+  forgottenRooms: ForgottenRoomStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -55,5 +67,11 @@ export function createStores(db: Db): Stores {
     roomState: new RoomStateStore(db, rooms, stateGroups),
     memberships: new MembershipStore(db, rooms),
     eventTxns: new EventTxnStore(db),
+    timeline: new TimelineStore(db, rooms),
+    relations: new RelationStore(db, rooms),
+    roomAliases: new RoomAliasStore(db),
+    roomDirectory: new RoomDirectoryStore(db),
+    reports: new ReportStore(db),
+    forgottenRooms: new ForgottenRoomStore(db),
   };
 }

@@ -176,5 +176,16 @@ rate_limits:
 # well_known:
 #   client_base_url: "https://matrix.example.com/"
 #   server: "matrix.example.com:443"
+
+# The published room directory (GET /publicRooms).
+room_directory:
+  # Who may publish a room in the directory (PUT /directory/list/room/{roomId},
+  # or createRoom with visibility public):
+  #   members_with_power  members who may set the room's m.room.canonical_alias, and server admins
+  #   admins_only         server admins only
+  # Unpublishing always needs only the first.
+  publish: ${d('room_directory.publish')}
+  # Whether listing the directory with GET /publicRooms needs an access token.
+  require_auth_for_public_rooms: ${d('room_directory.require_auth_for_public_rooms')}
 `;
 }

@@ -56,6 +56,12 @@ export interface Config {
     login: RateLimitBucket;
   };
   well_known: { client_base_url?: string; server?: string };
+  room_directory: {
+    /** Who may publish rooms: moderators of the room (and admins), or server admins only. */
+    publish: 'members_with_power' | 'admins_only';
+    /** Whether GET /publicRooms needs an access token. */
+    require_auth_for_public_rooms: boolean;
+  };
 }
 
 const bucket = (per_second: number, burst: number) => ({
@@ -180,6 +186,16 @@ export const configSchema = {
       properties: {
         client_base_url: { type: 'string', nullable: true },
         server: { type: 'string', nullable: true },
+      },
+    },
+    room_directory: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        publish: { type: 'string', enum: ['members_with_power', 'admins_only'], default: 'members_with_power' },
+        require_auth_for_public_rooms: { type: 'boolean', default: false },
       },
     },
   },

@@ -1,7 +1,8 @@
 /**
  * Stored events as clients see them: redacted where a redaction applies (with
  * the redaction in `unsigned.redacted_because`), `prev_content` for state
- * events, and `transaction_id` for the device that sent them.
+ * events, `transaction_id` for the device that sent them, and bundled
+ * aggregations (`unsigned.m.relations`, server/rooms/aggregations.ts).
  */
 import { toClientEvent, type ClientEvent } from '../../spec/client-event';
 import { stateTuple } from '../../spec/pdu';
@@ -9,6 +10,7 @@ import { redact } from '../../spec/redaction';
 import { roomVersion } from '../../spec/room-versions';
 import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
+import { Aggregations } from './aggregations';
 
 export interface Viewer {
   userId: string;
@@ -18,13 +20,19 @@ export interface Viewer {
 export interface FormatOptions {
   /** For /sync, where the room is implied. */
   withoutRoomId?: boolean;
+  /** Leave out bundled aggregations (unsigned["m.relations"]). */
+  withoutAggregations?: boolean;
 }
 
 export class ClientEvents {
+  private readonly aggregations: Aggregations;
+
   constructor(
     private readonly stores: Stores,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.aggregations = new Aggregations(stores, (events, viewer, options) => this.format(events, viewer, options));
+  }
 
   async formatOne(stored: StoredEvent, viewer: Viewer, options: FormatOptions = {}): Promise<ClientEvent> {
     return (await this.format([stored], viewer, options))[0];
@@ -34,6 +42,7 @@ export class ClientEvents {
   async format(events: readonly StoredEvent[], viewer: Viewer, options: FormatOptions = {}): Promise<ClientEvent[]> {
     const redactionIds = events.flatMap((e) => (e.redactedBy ? [e.redactedBy] : []));
     const redactions = redactionIds.length > 0 ? await this.stores.events.get(redactionIds) : new Map<string, StoredEvent>();
+    const bundles = options.withoutAggregations ? undefined : await this.aggregations.bundles(events, viewer, options);
     const out: ClientEvent[] = [];
     for (const stored of events) {
       const version = roomVersion((await this.stores.rooms.get(stored.roomId))!.version)!;
@@ -54,6 +63,8 @@ export class ClientEvents {
       }
       const txn = await this.stores.eventTxns.txnOf(stored.event.id);
       if (txn && txn.userId === viewer.userId && txn.deviceId === viewer.deviceId) unsigned.transaction_id = txn.txnId;
+      const bundle = bundles?.get(stored.event.id);
+      if (bundle) unsigned['m.relations'] = bundle;
       out.push(toClientEvent(stored.event.id, pdu, { roomId: stored.roomId, withoutRoomId: options.withoutRoomId, nowMs: this.now(), unsigned }));
     }
     return out;

@@ -60,7 +60,7 @@ export async function createRoom(creator: string, request: CreateRoomBody, deps:
     }
     if (request.name !== undefined) await state('m.room.name', { name: request.name });
     if (request.topic !== undefined) {
-      await state('m.room.topic', { topic: request.topic, 'm.topic': [{ body: request.topic, mimetype: 'text/plain' }] });
+      await state('m.room.topic', { topic: request.topic, 'm.topic': { 'm.text': [{ body: request.topic, mimetype: 'text/plain' }] } });
     }
     for (const invitee of invitees) {
       const content: Record<string, unknown> = { membership: 'invite' };

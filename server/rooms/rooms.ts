@@ -11,15 +11,21 @@ import { parseUserId } from '../../spec/identifiers';
 import { splitStateTuple, stateTuple, type RoomEvent } from '../../spec/pdu';
 import { PowerLevels } from '../../spec/power-levels';
 import { roomVersion } from '../../spec/room-versions';
-import type { CreateRoomBody } from '../../spec/schemas/rooms';
+import type { CreateRoomBody, UpgradeBody } from '../../spec/schemas/rooms';
 import type { Stores } from '../../storage';
 import type { Db } from '../../storage/db';
 import type { StoredEvent } from '../../storage/events';
 import type { Config } from '../config/schema';
 import type { Requester } from '../http/route';
+import { Aliases } from './aliases';
 import { ClientEvents } from './client-events';
 import { createRoom } from './create-room';
+import { RoomDirectory } from './directory';
 import type { EventSender } from './event-sender';
+import { requireGuestMayJoin } from './guest-access';
+import { Reports } from './reports';
+import { restrictedJoinAuthoriser } from './restricted-join';
+import { upgradeRoom } from './upgrade';
 import { Visibility } from './visibility';
 
 /** A request to send one event, idempotent per device and transaction ID. */
@@ -40,6 +46,9 @@ type Membership = 'join' | 'invite' | 'leave' | 'ban' | 'knock';
 export class Rooms {
   readonly clientEvents: ClientEvents;
   readonly visibility: Visibility;
+  readonly aliases: Aliases;
+  readonly directory: RoomDirectory;
+  readonly reports: Reports;
 
   constructor(
     private readonly stores: Stores,
@@ -49,18 +58,24 @@ export class Rooms {
   ) {
     this.clientEvents = new ClientEvents(stores, now);
     this.visibility = new Visibility(stores);
+    this.aliases = new Aliases(stores, sender, config, now);
+    this.directory = new RoomDirectory(stores, config, now);
+    this.reports = new Reports(stores, this.visibility, config, now);
   }
 
   async create(requester: Requester, request: CreateRoomBody): Promise<string> {
     for (const invitee of request.invite ?? []) {
       if (!parseUserId(invitee)) throw new MatrixError(400, 'M_INVALID_PARAM', `'${invitee}' is not a valid user ID`);
     }
+    if (request.visibility === 'public') this.directory.checkMayPublish(requester);
     const room = await createRoom(requester.userId, request, {
       sender: this.sender,
       defaultVersion: this.config.default_room_version,
       serverName: this.config.server_name,
       profileOf: (userId) => this.stores.profiles.get(userId),
+      reserveAlias: (alias, roomId, creator, appender) => this.aliases.reserve(alias, roomId, creator, appender.trx),
     });
+    if (request.visibility === 'public') await this.directory.publishNewRoom(room.roomId);
     return room.roomId;
   }
 
@@ -174,7 +189,7 @@ export class Rooms {
 
   /** The room an alias names; 404 M_NOT_FOUND for an unknown alias. */
   async resolveAlias(alias: string): Promise<string> {
-    throw notFound(`Room alias ${alias} not found`);
+    return (await this.aliases.resolve(alias)).room_id;
   }
 
   async joinedRooms(userId: string): Promise<string[]> {
@@ -183,8 +198,23 @@ export class Rooms {
 
   /** POST /join and /rooms/{roomId}/join for a room on this server. */
   async join(requester: Requester, roomId: string, reason?: string): Promise<void> {
+    const room = await this.requireRoom(roomId);
+    if (requester.isGuest) await requireGuestMayJoin(this.stores, roomId);
     const profile = await this.stores.profiles.get(requester.userId);
-    await this.setMembership(requester, roomId, requester.userId, 'join', { reason, extra: profile });
+    const target = { roomId, version: roomVersion(room.version)! };
+    const authoriser = await restrictedJoinAuthoriser(this.stores, this.config.server_name, target, requester.userId);
+    const extra = authoriser === undefined ? profile : { ...profile, join_authorised_via_users_server: authoriser };
+    await this.setMembership(requester, roomId, requester.userId, 'join', { reason, extra });
+  }
+
+  /** POST /rooms/{roomId}/upgrade: the replacement room's ID (see upgrade.ts). */
+  async upgrade(requester: Requester, roomId: string, request: UpgradeBody): Promise<string> {
+    return upgradeRoom(requester.userId, roomId, request, {
+      stores: this.stores,
+      sender: this.sender,
+      profileOf: (userId) => this.stores.profiles.get(userId),
+      now: this.now,
+    });
   }
 
   async leave(requester: Requester, roomId: string, reason?: string): Promise<void> {

@@ -1,6 +1,9 @@
 /**
  * Which events a user may see (history_visibility module), decided from the
- * room state at each event and whether the user joined afterwards.
+ * room state at each event and whether the user joined afterwards. Decided for
+ * a batch at once: each state group the batch names is read once, the events
+ * those groups point at are loaded in one query, and the user's membership is
+ * read once per room.
  */
 import { historyVisibilityOf, isEventVisible, type ViewPoint } from '../../spec/history-visibility';
 import { stateTuple, type StateMap } from '../../spec/pdu';
@@ -14,38 +17,66 @@ export class Visibility {
 
   /** The events `userId` may see, in the order given. */
   async filter(userId: string, events: readonly StoredEvent[]): Promise<StoredEvent[]> {
-    const visible: StoredEvent[] = [];
-    for (const stored of events) if (await this.canSee(userId, stored)) visible.push(stored);
-    return visible;
-  }
-
-  async canSee(userId: string, stored: StoredEvent): Promise<boolean> {
-    const { pdu } = stored.event;
-    const before = await this.stores.roomState.stateBefore(stored.event.id);
-    if (!before) return false;
-    const after = pdu.state_key === undefined ? before : (await this.stores.roomState.stateAfter(stored.event.id)) ?? before;
-    const joinedAfterwards =
-      (await this.stores.memberships.of(stored.roomId, userId)) === 'join' ||
-      (stored.streamOrdering !== null && (await this.stores.memberships.joinedAfter(stored.roomId, userId, stored.streamOrdering)));
-    return isEventVisible({
-      type: pdu.type,
-      stateKey: pdu.state_key,
-      userId,
-      before: await this.viewPoint(before, userId),
-      after: after === before ? await this.viewPoint(before, userId) : await this.viewPoint(after, userId),
-      joinedAfterwards,
+    const placed = events.filter((stored) => stored.stateGroupBefore !== null);
+    if (placed.length === 0) return [];
+    const judgedOnBoth = (stored: StoredEvent) => {
+      const { type, state_key: stateKey } = stored.event.pdu;
+      return type === 'm.room.history_visibility' || (type === 'm.room.member' && stateKey === userId);
+    };
+    const groups = new Set<number>();
+    for (const stored of placed) {
+      groups.add(stored.stateGroupBefore!);
+      if (judgedOnBoth(stored) && stored.stateGroupAfter !== null) groups.add(stored.stateGroupAfter);
+    }
+    const views = await this.viewPoints([...groups], userId);
+    const joinedAfterwards = await this.joinedAfterwards(userId, placed);
+    return placed.filter((stored) => {
+      const before = views.get(stored.stateGroupBefore!)!;
+      const after = judgedOnBoth(stored) && stored.stateGroupAfter !== null ? views.get(stored.stateGroupAfter)! : before;
+      const { type, state_key: stateKey } = stored.event.pdu;
+      return isEventVisible({ type, stateKey, userId, before, after, joinedAfterwards: joinedAfterwards(stored) });
     });
   }
 
-  private async viewPoint(state: StateMap, userId: string): Promise<ViewPoint> {
-    const ids = [state.get(HISTORY_VISIBILITY), state.get(stateTuple('m.room.member', userId))].filter((id): id is string => id !== undefined);
-    const events = await this.stores.events.get(ids);
-    const visibilityEvent = events.get(state.get(HISTORY_VISIBILITY) ?? '');
-    const memberEvent = events.get(state.get(stateTuple('m.room.member', userId)) ?? '');
-    const membership = memberEvent?.event.pdu.content.membership;
-    return {
-      visibility: historyVisibilityOf(visibilityEvent?.event.pdu.content),
-      membership: typeof membership === 'string' ? membership : undefined,
+  async canSee(userId: string, stored: StoredEvent): Promise<boolean> {
+    return (await this.filter(userId, [stored])).length === 1;
+  }
+
+  /** Whether the user's membership was `join` at some point after each event (now included). */
+  private async joinedAfterwards(userId: string, events: readonly StoredEvent[]): Promise<(stored: StoredEvent) => boolean> {
+    const rooms = new Map<string, { joinedNow: boolean; lastJoin?: number }>();
+    for (const roomId of new Set(events.map((stored) => stored.roomId))) {
+      const joinedNow = (await this.stores.memberships.of(roomId, userId)) === 'join';
+      rooms.set(roomId, { joinedNow, lastJoin: joinedNow ? undefined : await this.stores.timeline.lastJoin(roomId, userId) });
+    }
+    return (stored) => {
+      const { joinedNow, lastJoin } = rooms.get(stored.roomId)!;
+      return joinedNow || (lastJoin !== undefined && stored.streamOrdering !== null && lastJoin > stored.streamOrdering);
     };
+  }
+
+  /** The room as the user saw it in each state group. */
+  private async viewPoints(groups: readonly number[], userId: string): Promise<Map<number, ViewPoint>> {
+    const memberTuple = stateTuple('m.room.member', userId);
+    const states = new Map<number, StateMap>();
+    for (const group of groups) states.set(group, await this.stores.stateGroups.read(group));
+    const ids = new Set<string>();
+    for (const state of states.values()) {
+      for (const tuple of [HISTORY_VISIBILITY, memberTuple]) {
+        const id = state.get(tuple);
+        if (id !== undefined) ids.add(id);
+      }
+    }
+    const events = await this.stores.events.get([...ids]);
+    const contentAt = (state: StateMap, tuple: string) => events.get(state.get(tuple) ?? '')?.event.pdu.content;
+    const views = new Map<number, ViewPoint>();
+    for (const [group, state] of states) {
+      const membership = contentAt(state, memberTuple)?.membership;
+      views.set(group, {
+        visibility: historyVisibilityOf(contentAt(state, HISTORY_VISIBILITY)),
+        membership: typeof membership === 'string' ? membership : undefined,
+      });
+    }
+    return views;
   }
 }

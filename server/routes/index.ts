@@ -5,13 +5,19 @@ import { accountRoutes } from './account';
 import { accountDataRoutes } from './account-data';
 import { capabilitiesRoutes } from './capabilities';
 import { deviceRoutes } from './devices';
+import { directoryRoutes } from './directory';
 import { discoveryRoutes } from './discovery';
 import { filterRoutes } from './filter';
+import { forgetRoutes } from './forget';
 import { profileRoutes } from './profile';
 import { registerRoutes } from './register';
+import { relationRoutes } from './relations';
+import { reportRoutes } from './reports';
 import { roomRoutes } from './rooms';
 import { sessionRoutes } from './session';
 import { synapseAdminRoutes } from './synapse-admin';
+import { timelineRoutes } from './timeline';
+import { upgradeRoutes } from './upgrade';
 
 export function clientRoutes(s: Services): Route<any>[] {
   return [
@@ -26,5 +32,11 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...filterRoutes(s),
     ...capabilitiesRoutes(s),
     ...roomRoutes(s),
+    ...timelineRoutes(s),
+    ...relationRoutes(s),
+    ...directoryRoutes(s),
+    ...reportRoutes(s),
+    ...forgetRoutes(s),
+    ...upgradeRoutes(s),
   ];
 }

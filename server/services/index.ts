@@ -6,7 +6,10 @@ import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
 import { EventBus } from '../rooms/event-bus';
 import { EventSender } from '../rooms/event-sender';
+import { HistoryAccess } from '../rooms/history-access';
+import { Relations } from '../rooms/relations';
 import { Rooms } from '../rooms/rooms';
+import { Timeline } from '../rooms/timeline';
 import { Accounts } from './accounts';
 import { Filters } from './filters';
 import { Profiles } from './profiles';
@@ -25,6 +28,10 @@ export interface Services {
   /** Every event persisted, after its commit: sync, federation and push subscribe here. */
   events: EventBus;
   rooms: Rooms;
+  /** /messages, /context, timestamp_to_event. */
+  timeline: Timeline;
+  /** /relations, /threads. */
+  relations: Relations;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -36,5 +43,8 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const events = new EventBus();
   const sender = new EventSender(stores, events, config.server_name, signingKeyPair(parseSigningKey(config.signing_key)));
   const rooms = new Rooms(stores, sender, config);
-  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms };
+  const historyAccess = new HistoryAccess(stores, rooms.visibility);
+  const timeline = new Timeline(stores, historyAccess, rooms.clientEvents);
+  const relations = new Relations(stores, historyAccess, rooms.clientEvents);
+  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations };
 }

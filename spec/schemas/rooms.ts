@@ -93,6 +93,13 @@ export const reportBody = compileSchema<ReportBody>({
   properties: { reason, score: { type: 'integer', minimum: -100, maximum: 0 } },
 });
 
+/** POST /rooms/{roomId}/report and /users/{userId}/report: the reason is required (it may be blank). */
+export const reasonRequiredBody = compileSchema<{ reason: string }>({
+  type: 'object',
+  required: ['reason'],
+  properties: { reason },
+});
+
 export const aliasBody = compileSchema<{ room_id: string }>({
   type: 'object',
   required: ['room_id'],
