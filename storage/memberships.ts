@@ -28,15 +28,6 @@ export class MembershipStore {
     return row?.membership ?? undefined;
   }
 
-  /** Whether the user's membership became `join` in an event after stream position `after`. */
-  async joinedAfter(roomId: string, userId: string, after: number, db: Db = this.db): Promise<boolean> {
-    const row = await db('events')
-      .where({ room_nid: await this.rooms.nid(roomId, db), type: 'm.room.member', state_key: userId, membership: 'join' })
-      .andWhere('stream_ordering', '>', after)
-      .first('nid');
-    return row !== undefined;
-  }
-
   /** The rooms in which the user's current membership is one of `memberships`. */
   async roomsOf(userId: string, memberships: readonly string[], db: Db = this.db): Promise<string[]> {
     const rows = await db('current_state as cs')
