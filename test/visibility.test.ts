@@ -76,4 +76,21 @@ describe('history visibility on /event and /state', () => {
     assert.equal((await getEvent(eve, roomId, eventId)).status, 200);
     assert.equal((await server.request('GET', roomPath(roomId, '/state'), { token: eve.accessToken })).status, 200);
   });
+
+  it('GET /members?at= answers with the membership at that token', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    const marker = await send(server, alice, roomId, { msgtype: 'm.text', body: 'marker' });
+    const context = await server.request('GET', roomPath(roomId, `/context/${enc(marker)}?limit=0`), { token: alice.accessToken });
+    assert.equal(context.status, 200, JSON.stringify(context.body));
+    await join(server, bob, roomId);
+    const members = async (query: string) => {
+      const res = await server.request('GET', roomPath(roomId, `/members${query}`), { token: alice.accessToken });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.chunk.map((e: { state_key: string }) => e.state_key).sort();
+    };
+    assert.deepEqual(await members(''), [alice.userId, bob.userId]);
+    assert.deepEqual(await members(`?at=${enc(context.body.end)}`), [alice.userId]);
+    assert.deepEqual(await members(`?at=${enc(context.body.end)}&membership=leave`), []);
+    expectError(await server.request('GET', roomPath(roomId, '/members?at=nonsense'), { token: alice.accessToken }), 400, 'M_INVALID_PARAM');
+  });
 });

@@ -19,6 +19,7 @@ import type { Config } from '../config/schema';
 import type { Requester } from '../http/route';
 import { Aliases } from './aliases';
 import { ClientEvents } from './client-events';
+import { parseRoomToken } from './tokens';
 import { createRoom } from './create-room';
 import { RoomDirectory } from './directory';
 import type { EventSender } from './event-sender';
@@ -137,15 +138,26 @@ export class Rooms {
    * The state a user may read: the current state while joined (or while the room
    * is world-readable); the state when they left for a former member.
    */
-  async readableState(requester: Requester, roomId: string): Promise<Map<string, string>> {
+  async readableState(requester: Requester, roomId: string, at?: string): Promise<Map<string, string>> {
     await this.requireRoom(roomId);
     const member = await this.stores.roomState.currentStateEvent(roomId, 'm.room.member', requester.userId);
     const membership = member?.pdu.content.membership;
-    if (membership === 'join' || (await this.worldReadable(roomId))) return this.stores.roomState.currentState(roomId);
-    if (member && (membership === 'leave' || membership === 'ban')) {
-      return (await this.stores.roomState.stateAfter(member.id)) ?? new Map();
+    let until: number | undefined;
+    if (membership !== 'join' && !(await this.worldReadable(roomId))) {
+      if (!member || (membership !== 'leave' && membership !== 'ban')) throw forbidden('You are not in this room');
+      until = (await this.stores.events.get([member.id])).get(member.id)?.streamOrdering ?? undefined;
+      if (at === undefined) return (await this.stores.roomState.stateAfter(member.id)) ?? new Map();
     }
-    throw forbidden('You are not in this room');
+    if (at === undefined) return this.stores.roomState.currentState(roomId);
+    return this.stateAtToken(roomId, at, until);
+  }
+
+  /** The state after the last event at or before a pagination or sync token, no later than `until`. */
+  private async stateAtToken(roomId: string, at: string, until?: number): Promise<Map<string, string>> {
+    const token = parseRoomToken(at);
+    const stream = Math.min(token.kind === 'stream' ? token.stream : token.point.stream, until ?? Infinity);
+    const last = await this.stores.timeline.lastAtOrBefore(roomId, stream);
+    return (last && (await this.stores.roomState.stateAfter(last.eventId))) ?? new Map();
   }
 
   async stateEvents(requester: Requester, roomId: string): Promise<ClientEvent[]> {
@@ -163,8 +175,12 @@ export class Rooms {
   }
 
   /** GET /members: the member events of the state the requester may read, filtered by membership. */
-  async members(requester: Requester, roomId: string, filter: { membership?: string; notMembership?: string }): Promise<ClientEvent[]> {
-    const state = await this.readableState(requester, roomId);
+  async members(
+    requester: Requester,
+    roomId: string,
+    filter: { at?: string; membership?: string; notMembership?: string },
+  ): Promise<ClientEvent[]> {
+    const state = await this.readableState(requester, roomId, filter.at);
     const ids = [...state].filter(([tuple]) => splitStateTuple(tuple).type === 'm.room.member').map(([, id]) => id);
     const members = [...(await this.stores.events.get(ids)).values()].filter((stored) => {
       const membership = stored.event.pdu.content.membership;

@@ -99,7 +99,7 @@ export function roomRoutes(s: Services): Route<any>[] {
       path: `${V3}/rooms/:roomId/members`,
       guests: true,
       handler: async ({ requester, params, query }) => ({
-        chunk: await rooms.members(requester, params.roomId, { membership: query.membership, notMembership: query.not_membership }),
+        chunk: await rooms.members(requester, params.roomId, { at: query.at, membership: query.membership, notMembership: query.not_membership }),
       }),
     }),
     authed({
