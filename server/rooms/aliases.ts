@@ -11,6 +11,7 @@ import type { Config } from '../config/schema';
 import type { Requester } from '../http/route';
 import { canEditDirectoryEntry } from './directory';
 import type { EventSender } from './event-sender';
+import type { Visibility } from './visibility';
 
 export interface ResolvedAlias {
   room_id: string;
@@ -22,6 +23,7 @@ export class Aliases {
     private readonly stores: Stores,
     private readonly sender: EventSender,
     private readonly config: Config,
+    private readonly visibility: Visibility,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -97,8 +99,7 @@ export class Aliases {
   private async joinedOrWorldReadable(userId: string, roomId: string): Promise<boolean> {
     if (!(await this.stores.rooms.get(roomId))) return false;
     if ((await this.stores.memberships.of(roomId, userId)) === 'join') return true;
-    const visibility = await this.stores.roomState.currentStateEvent(roomId, 'm.room.history_visibility', '');
-    return visibility?.pdu.content.history_visibility === 'world_readable';
+    return this.visibility.worldReadableNow(roomId);
   }
 
   private async removeFromCanonicalAlias(requester: Requester, roomId: string, alias: string): Promise<void> {

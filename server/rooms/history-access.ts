@@ -9,7 +9,6 @@
  * leave, ban or later invite): nothing after it is visible to them.
  */
 import { forbidden } from '../../spec/errors';
-import { historyVisibilityOf } from '../../spec/history-visibility';
 import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
 import { pointAfter, ROOM_START, type Point, type RoomToken } from './tokens';
@@ -43,8 +42,7 @@ export class HistoryAccess {
     const ignored = await ignoredUsers(this.stores, userId);
     const member = await this.stores.roomState.currentStateEvent(roomId, 'm.room.member', userId);
     if (member?.pdu.content.membership === 'join') return { roomId, userId, ignored };
-    const visibility = await this.stores.roomState.currentStateEvent(roomId, 'm.room.history_visibility', '');
-    if (historyVisibilityOf(visibility?.pdu.content) === 'world_readable') return { roomId, userId, ignored };
+    if (await this.visibility.worldReadableNow(roomId)) return { roomId, userId, ignored };
     const memberEvent = member && (await this.stores.events.get([member.id])).get(member.id);
     if (memberEvent?.streamOrdering == null || (await this.stores.timeline.lastJoin(roomId, userId)) === undefined) {
       throw forbidden('You are not allowed to read this room');

@@ -59,7 +59,7 @@ export class Rooms {
   ) {
     this.clientEvents = new ClientEvents(stores, now);
     this.visibility = new Visibility(stores);
-    this.aliases = new Aliases(stores, sender, config, now);
+    this.aliases = new Aliases(stores, sender, config, this.visibility, now);
     this.directory = new RoomDirectory(stores, config, now);
     this.reports = new Reports(stores, this.visibility, config, now);
   }
@@ -143,7 +143,7 @@ export class Rooms {
     const member = await this.stores.roomState.currentStateEvent(roomId, 'm.room.member', requester.userId);
     const membership = member?.pdu.content.membership;
     let until: number | undefined;
-    if (membership !== 'join' && !(await this.worldReadable(roomId))) {
+    if (membership !== 'join' && !(await this.visibility.worldReadableNow(roomId))) {
       if (!member || (membership !== 'leave' && membership !== 'ban')) throw forbidden('You are not in this room');
       until = (await this.stores.events.get([member.id])).get(member.id)?.streamOrdering ?? undefined;
       if (at === undefined) return (await this.stores.roomState.stateAfter(member.id)) ?? new Map();
@@ -296,11 +296,6 @@ export class Rooms {
     const room = await this.requireRoom(roomId);
     const state = await this.stores.roomState.currentStateEvents(roomId, [stateTuple('m.room.create', ''), stateTuple('m.room.power_levels', '')]);
     return PowerLevels.fromState(state, roomVersion(room.version)!);
-  }
-
-  private async worldReadable(roomId: string): Promise<boolean> {
-    const event = await this.stores.roomState.currentStateEvent(roomId, 'm.room.history_visibility', '');
-    return event?.pdu.content.history_visibility === 'world_readable';
   }
 
   async requireRoom(roomId: string): Promise<{ roomId: string; version: string }> {

@@ -15,6 +15,12 @@ const HISTORY_VISIBILITY = stateTuple('m.room.history_visibility', '');
 export class Visibility {
   constructor(private readonly stores: Stores) {}
 
+  /** Whether the room's current history visibility is world_readable, so anyone may read it now. */
+  async worldReadableNow(roomId: string): Promise<boolean> {
+    const event = await this.stores.roomState.currentStateEvent(roomId, 'm.room.history_visibility', '');
+    return historyVisibilityOf(event?.pdu.content) === 'world_readable';
+  }
+
   /** The events `userId` may see, in the order given. */
   async filter(userId: string, events: readonly StoredEvent[]): Promise<StoredEvent[]> {
     const placed = events.filter((stored) => stored.stateGroupBefore !== null);
