@@ -1,5 +1,6 @@
 /** Transaction IDs of event-sending requests, so a retried PUT returns the event it created. */
 import type { Db } from './db';
+import { listOf } from './transactions';
 
 export interface TxnKey {
   userId: string;
@@ -19,9 +20,13 @@ export class EventTxnStore {
     await trx('event_txns').insert({ user_id: key.userId, device_id: key.deviceId, txn_id: key.txnId, event_id: eventId, created_ts: nowMs });
   }
 
-  /** The device and transaction ID that sent an event, for `unsigned.transaction_id`. */
-  async txnOf(eventId: string, db: Db = this.db): Promise<{ userId: string; deviceId: string; txnId: string } | undefined> {
-    const row = await db('event_txns').where({ event_id: eventId }).first('user_id', 'device_id', 'txn_id');
-    return row && { userId: row.user_id, deviceId: row.device_id, txnId: row.txn_id };
+  /** The transaction IDs with which this device sent any of `eventIds` (for `unsigned.transaction_id`), by event ID. */
+  async sentBy(userId: string, deviceId: string, eventIds: readonly string[], db: Db = this.db): Promise<Map<string, string>> {
+    if (eventIds.length === 0) return new Map();
+    const rows: { event_id: string; txn_id: string }[] = await db('event_txns')
+      .where({ user_id: userId, device_id: deviceId })
+      .whereIn('event_id', listOf(db, eventIds, 'text'))
+      .select('event_id', 'txn_id');
+    return new Map(rows.map((r) => [r.event_id, r.txn_id]));
   }
 }

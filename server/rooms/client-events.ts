@@ -43,6 +43,9 @@ export class ClientEvents {
     const redactionIds = events.flatMap((e) => (e.redactedBy ? [e.redactedBy] : []));
     const redactions = redactionIds.length > 0 ? await this.stores.events.get(redactionIds) : new Map<string, StoredEvent>();
     const bundles = options.withoutAggregations ? undefined : await this.aggregations.bundles(events, viewer, options);
+    const ownTxns = viewer.deviceId === undefined
+      ? new Map<string, string>()
+      : await this.stores.eventTxns.sentBy(viewer.userId, viewer.deviceId, events.map((e) => e.event.id));
     const out: ClientEvent[] = [];
     for (const stored of events) {
       const version = roomVersion((await this.stores.rooms.get(stored.roomId))!.version)!;
@@ -61,8 +64,8 @@ export class ClientEvents {
         const previous = await this.previousState(stored);
         if (previous) unsigned.prev_content = previous;
       }
-      const txn = await this.stores.eventTxns.txnOf(stored.event.id);
-      if (txn && txn.userId === viewer.userId && txn.deviceId === viewer.deviceId) unsigned.transaction_id = txn.txnId;
+      const txnId = ownTxns.get(stored.event.id);
+      if (txnId !== undefined) unsigned.transaction_id = txnId;
       const bundle = bundles?.get(stored.event.id);
       if (bundle) unsigned['m.relations'] = bundle;
       out.push(toClientEvent(stored.event.id, pdu, { roomId: stored.roomId, withoutRoomId: options.withoutRoomId, nowMs: this.now(), unsigned }));
