@@ -14,7 +14,6 @@ import { roomVersion } from '../../spec/room-versions';
 import type { CreateRoomBody, UpgradeBody } from '../../spec/schemas/rooms';
 import type { Stores } from '../../storage';
 import type { Db } from '../../storage/db';
-import type { StoredEvent } from '../../storage/events';
 import type { Config } from '../config/schema';
 import type { Requester } from '../http/route';
 import { Aliases } from './aliases';
@@ -302,10 +301,5 @@ export class Rooms {
     const room = await this.stores.rooms.get(roomId);
     if (!room) throw notFound('Unknown room');
     return room;
-  }
-
-  /** Loads events by ID, as stored. */
-  async stored(ids: string[]): Promise<Map<string, StoredEvent>> {
-    return this.stores.events.get(ids);
   }
 }
