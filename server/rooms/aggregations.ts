@@ -18,7 +18,7 @@ import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
 import type { FormatOptions, Viewer } from './client-events';
 import { ignoredUsers } from './history-access';
-import { Visibility } from './visibility';
+import type { Visibility } from './visibility';
 
 export type Bundle = Record<string, unknown>;
 
@@ -28,14 +28,11 @@ type Format = (events: readonly StoredEvent[], viewer: Viewer, options: FormatOp
 const THREAD_LATEST_CANDIDATES = 5;
 
 export class Aggregations {
-  private readonly visibility: Visibility;
-
   constructor(
     private readonly stores: Stores,
+    private readonly visibility: Visibility,
     private readonly format: Format,
-  ) {
-    this.visibility = new Visibility(stores);
-  }
+  ) {}
 
   /**
    * The bundles of those of `events` that have any, by event ID. Events nested

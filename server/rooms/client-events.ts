@@ -11,6 +11,7 @@ import { roomVersion } from '../../spec/room-versions';
 import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
 import { Aggregations } from './aggregations';
+import type { Visibility } from './visibility';
 
 export interface Viewer {
   userId: string;
@@ -29,9 +30,10 @@ export class ClientEvents {
 
   constructor(
     private readonly stores: Stores,
+    visibility: Visibility,
     private readonly now: () => number = Date.now,
   ) {
-    this.aggregations = new Aggregations(stores, (events, viewer, options) => this.format(events, viewer, options));
+    this.aggregations = new Aggregations(stores, visibility, (events, viewer, options) => this.format(events, viewer, options));
   }
 
   async formatOne(stored: StoredEvent, viewer: Viewer, options: FormatOptions = {}): Promise<ClientEvent> {

@@ -56,8 +56,8 @@ export class Rooms {
     private readonly config: Config,
     private readonly now: () => number = Date.now,
   ) {
-    this.clientEvents = new ClientEvents(stores, now);
     this.visibility = new Visibility(stores);
+    this.clientEvents = new ClientEvents(stores, this.visibility, now);
     this.aliases = new Aliases(stores, sender, config, this.visibility, now);
     this.directory = new RoomDirectory(stores, config, now);
     this.reports = new Reports(stores, this.visibility, config, now);
