@@ -4,6 +4,7 @@
  * everything that changed after the position it last saw.
  */
 import type { Db } from './db';
+import { StreamPositions } from './stream-positions';
 
 export interface AccountDataEntry {
   streamId: number;
@@ -30,6 +31,11 @@ const fromRaw = (r: Raw): AccountDataEntry => ({
 });
 
 export class AccountDataStore {
+  private readonly stream = new StreamPositions(async (db) => {
+    const row = await db('account_data').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
+    return Number(row?.max ?? 0);
+  });
+
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
@@ -45,13 +51,19 @@ export class AccountDataStore {
   /** Sets (or replaces) one entry; returns its new stream position. */
   async put(userId: string, roomId: string | null, type: string, content: Record<string, unknown>, trx: Db = this.db): Promise<number> {
     const row = { user_id: userId, room_id: roomId ?? GLOBAL, type, content_json: JSON.stringify(content), updated_ts: this.now() };
-    // On conflict the row takes the stream_id freshly allocated for the insert that did not happen.
-    const [inserted] = await trx('account_data')
-      .insert(row)
-      .onConflict(['user_id', 'room_id', 'type'])
-      .merge({ content_json: row.content_json, updated_ts: row.updated_ts, stream_id: trx.raw('excluded.stream_id') })
-      .returning('stream_id');
-    return Number(inserted.stream_id);
+    return this.stream.track(
+      trx,
+      async () => {
+        // On conflict the row takes the stream_id freshly allocated for the insert that did not happen.
+        const [inserted] = await trx('account_data')
+          .insert(row)
+          .onConflict(['user_id', 'room_id', 'type'])
+          .merge({ content_json: row.content_json, updated_ts: row.updated_ts, stream_id: trx.raw('excluded.stream_id') })
+          .returning('stream_id');
+        return Number(inserted.stream_id);
+      },
+      (position) => position,
+    );
   }
 
   /** Erases all of a user's account data (deactivation). */
@@ -59,19 +71,28 @@ export class AccountDataStore {
     await trx('account_data').where({ user_id: userId }).delete();
   }
 
-  /** The user's entries written after stream position `after`, oldest first. */
-  async changesSince(userId: string, after: number): Promise<AccountDataEntry[]> {
+  /** The user's entries written in (after, upTo], oldest first. */
+  async changesSince(userId: string, after: number, upTo = Number.MAX_SAFE_INTEGER): Promise<AccountDataEntry[]> {
     const rows: Raw[] = await this.db('account_data')
       .where({ user_id: userId })
       .andWhere('stream_id', '>', after)
+      .andWhere('stream_id', '<=', upTo)
       .orderBy('stream_id')
       .select('stream_id', 'room_id', 'type', 'content_json');
     return rows.map(fromRaw);
   }
 
-  /** The highest stream position of any stored entry (0 when none): where a /sync reader starts. */
-  async currentPosition(): Promise<number> {
-    const row = await this.db('account_data').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
-    return Number(row?.max ?? 0);
+  /** The user's global entries, or those of the given rooms. */
+  async all(userId: string, scope: { global: true } | { rooms: readonly string[] }): Promise<AccountDataEntry[]> {
+    const query = this.db('account_data').where({ user_id: userId }).orderBy('stream_id').select('stream_id', 'room_id', 'type', 'content_json');
+    if ('global' in scope) query.andWhere('room_id', GLOBAL);
+    else if (scope.rooms.length === 0) return [];
+    else query.whereIn('room_id', scope.rooms);
+    return (await query).map(fromRaw);
+  }
+
+  /** Every entry at or below this position is readable, and none will appear there later. */
+  latestPosition(): Promise<number> {
+    return this.stream.latest(this.db);
   }
 }

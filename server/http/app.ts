@@ -122,7 +122,11 @@ function mount(router: Router, route: Route<any>, deps: AppDeps, limiter: RateLi
     const query: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(ctx.query)) query[k] = Array.isArray(v) ? v[0] : v;
 
-    const result = await route.handler({ params: ctx.params, query, body, requester, ip: client.ip, userAgent: client.userAgent });
+    const gone = new AbortController();
+    ctx.res.once('close', () => {
+      if (!ctx.res.writableFinished) gone.abort();
+    });
+    const result = await route.handler({ params: ctx.params, query, body, requester, ip: client.ip, userAgent: client.userAgent, signal: gone.signal });
     if (result instanceof Reply) {
       ctx.status = result.status;
       ctx.set(result.headers);

@@ -24,6 +24,8 @@ export interface Request<B> {
   requester?: Requester;
   ip: string;
   userAgent?: string;
+  /** Aborts when the client goes away before the response is sent (long-polls stop waiting). */
+  signal: AbortSignal;
 }
 
 /** A handler returns a body (sent with 200), or a Reply for another status or headers. */

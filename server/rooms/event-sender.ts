@@ -129,7 +129,9 @@ export class EventSender {
     if (event.pdu.state_key !== undefined && persisted.stateGroupAfter !== null) {
       await this.stores.roomState.setCurrentState(trx, room.roomId, persisted.stateGroupAfter);
     }
-    published.push({ event, roomId: room.roomId, streamOrdering: persisted.streamOrdering! });
+    const announced = { event, roomId: room.roomId, streamOrdering: persisted.streamOrdering! };
+    await this.bus.persisting(trx, announced);
+    published.push(announced);
   }
 
   /** The current-state events the draft's auth events are chosen from, plus the create event. */

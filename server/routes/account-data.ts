@@ -24,7 +24,7 @@ function target(req: AuthedRequest<unknown>): { userId: string; roomId: string |
 export function accountDataRoutes(s: Services): Route<any>[] {
   const get = async (req: AuthedRequest<unknown>) => {
     const { userId, roomId, type } = target(req);
-    const content = await s.stores.accountData.get(userId, roomId, type);
+    const content = await s.accountData.get(userId, roomId, type);
     if (content === undefined) throw notFound(`No account data of type '${type}'`);
     return content;
   };
@@ -33,7 +33,7 @@ export function accountDataRoutes(s: Services): Route<any>[] {
     if (SERVER_MANAGED_TYPES.has(type)) {
       throw new MatrixError(405, 'M_BAD_JSON', `Cannot set ${type} through this API`);
     }
-    await s.stores.accountData.put(userId, roomId, type, req.body);
+    await s.accountData.put(userId, roomId, type, req.body);
     return {};
   };
   return [

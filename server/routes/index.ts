@@ -16,6 +16,7 @@ import { reportRoutes } from './reports';
 import { roomRoutes } from './rooms';
 import { sessionRoutes } from './session';
 import { synapseAdminRoutes } from './synapse-admin';
+import { syncRoutes } from './sync';
 import { timelineRoutes } from './timeline';
 import { upgradeRoutes } from './upgrade';
 
@@ -38,5 +39,6 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...reportRoutes(s),
     ...forgetRoutes(s),
     ...upgradeRoutes(s),
+    ...syncRoutes(s),
   ];
 }

@@ -10,6 +10,11 @@ import { HistoryAccess } from '../rooms/history-access';
 import { Relations } from '../rooms/relations';
 import { Rooms } from '../rooms/rooms';
 import { Timeline } from '../rooms/timeline';
+import { Notifier } from '../sync/notifier';
+import { AccountDataStream } from '../sync/streams/account-data';
+import { RoomStream, wakeKeysOf } from '../sync/streams/rooms';
+import { Sync } from '../sync/sync';
+import { AccountData } from './account-data';
 import { Accounts } from './accounts';
 import { Filters } from './filters';
 import { Profiles } from './profiles';
@@ -32,6 +37,10 @@ export interface Services {
   timeline: Timeline;
   /** /relations, /threads. */
   relations: Relations;
+  /** Wakes waiting syncs when something concerning them changes. */
+  notifier: Notifier;
+  sync: Sync;
+  accountData: AccountData;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -46,5 +55,10 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const historyAccess = new HistoryAccess(stores, rooms.visibility);
   const timeline = new Timeline(stores, historyAccess, rooms.clientEvents);
   const relations = new Relations(stores, historyAccess, rooms.clientEvents);
-  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations };
+  const notifier = new Notifier();
+  events.subscribe((persisted) => notifier.notify(wakeKeysOf(persisted)));
+  const sync = new Sync(stores, notifier, new RoomStream(stores));
+  sync.register(new AccountDataStream(stores));
+  const accountData = new AccountData(stores, notifier);
+  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData };
 }

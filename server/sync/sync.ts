@@ -1,0 +1,133 @@
+/**
+ * GET /sync and the WebSocket sync: one computation over every stream, and the
+ * wait for news. A request with a `since` token whose response would be empty
+ * waits, up to its timeout, for the notifier to announce a change concerning
+ * its user, its device or one of its joined rooms, then computes again.
+ */
+import type { Filter } from '../../spec/filter';
+import type { Stores } from '../../storage';
+import { deviceKey, roomKey, userKey, type Notifier, type WakeKey } from './notifier';
+import { SyncBuilder, type SyncResponse } from './response';
+import type { PresenceSetting, SyncActivityListener, SyncContext, SyncRequester, SyncStream, UnreadCounter } from './stream';
+import { formatSyncToken, samePositions, STREAMS, type Positions, type StreamName } from './token';
+
+export interface SyncRequest {
+  requester: SyncRequester;
+  filter: Filter;
+  since?: Positions;
+  fullState: boolean;
+  useStateAfter: boolean;
+  /** How long to wait for news when there is none (ignored on initial and full_state syncs). */
+  timeoutMs: number;
+  setPresence?: PresenceSetting;
+  /** Aborted when the client goes away: stop waiting. */
+  signal?: AbortSignal;
+}
+
+export interface SyncResult {
+  response: SyncResponse;
+  /** The positions `next_batch` carries. */
+  next: Positions;
+}
+
+export class Sync {
+  private readonly streams = new Map<StreamName, SyncStream>();
+  private readonly activity = new Set<SyncActivityListener>();
+  private unread?: UnreadCounter;
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly notifier: Notifier,
+    /** The room event stream: it runs first and finds the user's rooms for the others. */
+    private readonly rooms: SyncStream,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.register(rooms);
+  }
+
+  /** Adds a stream; each stream name is registered once. */
+  register(stream: SyncStream): void {
+    if (this.streams.has(stream.name)) throw new Error(`stream ${stream.name} is registered twice`);
+    this.streams.set(stream.name, stream);
+  }
+
+  /** Where unread notification counts of joined rooms come from (the push module). */
+  setUnreadCounter(counter: UnreadCounter): void {
+    this.unread = counter;
+  }
+
+  /** Called at the start of every sync request (presence). */
+  onActivity(listener: SyncActivityListener): void {
+    this.activity.add(listener);
+  }
+
+  /** Every stream's position now. Streams nothing has registered stay at 0. */
+  async current(): Promise<Positions> {
+    const positions = await Promise.all(STREAMS.map((name) => this.streams.get(name)?.current() ?? 0));
+    return Object.fromEntries(STREAMS.map((name, i) => [name, positions[i]])) as Positions;
+  }
+
+  async sync(request: SyncRequest): Promise<SyncResult> {
+    const { requester } = request;
+    for (const listener of this.activity) await listener(requester, request.setPresence);
+    const waits = request.since !== undefined && !request.fullState;
+    const deadline = this.now() + (waits ? Math.max(0, request.timeoutMs) : 0);
+    if (request.since) {
+      for (const stream of this.streams.values()) await stream.acknowledge?.(requester, request.since);
+    }
+    for (;;) {
+      const mark = this.notifier.mark();
+      const to = await this.current();
+      // A token ahead of a stream (a restored database, a clock set back) reads as that stream's present.
+      const since = request.since && clamp(request.since, to);
+      let result: SyncResult | undefined;
+      if (!since || request.fullState || !samePositions(since, to)) {
+        const out = await this.compute({ ...request, since, to });
+        const next = out.nextPositions();
+        result = { response: out.build(formatSyncToken(next)), next };
+        if (!waits || out.hasNews()) return result;
+      }
+      const remaining = deadline - this.now();
+      const woken = remaining > 0 && (await this.notifier.wait(await this.wakeKeys(requester), mark, remaining, request.signal));
+      if (!woken || request.signal?.aborted) return result ?? { response: { next_batch: formatSyncToken(since!) }, next: since! };
+    }
+  }
+
+  /** The keys whose changes concern the requester: their user, their device and their joined rooms. */
+  private async wakeKeys(requester: SyncRequester): Promise<WakeKey[]> {
+    const rooms = await this.stores.memberships.roomsOf(requester.userId, ['join']);
+    return [userKey(requester.userId), deviceKey(requester.userId, requester.deviceId), ...rooms.map(roomKey)];
+  }
+
+  private async compute(request: SyncRequest & { since?: Positions; to: Positions }): Promise<SyncBuilder> {
+    const ctx: SyncContext = {
+      requester: request.requester,
+      filter: request.filter,
+      since: request.since,
+      to: request.to,
+      fullState: request.fullState,
+      useStateAfter: request.useStateAfter,
+      rooms: { joined: new Set(), newlyJoined: new Set(), newlyLeft: new Set() },
+    };
+    const out = new SyncBuilder(request.filter, request.to);
+    await this.rooms.sync(ctx, out);
+    await Promise.all([...this.streams.values()].filter((s) => s !== this.rooms).map((stream) => stream.sync(ctx, out)));
+    await this.addUnreadCounts(ctx, out);
+    return out;
+  }
+
+  private async addUnreadCounts(ctx: SyncContext, out: SyncBuilder): Promise<void> {
+    if (!this.unread || out.joined.size === 0) return;
+    const perThread = ctx.filter.room.timeline.unreadThreadNotifications;
+    const counts = await this.unread.counts(ctx.requester.userId, [...out.joined.keys()], perThread);
+    for (const [roomId, room] of out.joined) {
+      const found = counts.get(roomId);
+      room.unread_notifications = found?.room ?? { notification_count: 0, highlight_count: 0 };
+      if (perThread && found?.threads && Object.keys(found.threads).length > 0) room.unread_thread_notifications = found.threads;
+    }
+  }
+}
+
+function clamp(since: Positions, to: Positions): Positions {
+  return Object.fromEntries(STREAMS.map((name) => [name, Math.min(since[name], to[name])])) as Positions;
+}
