@@ -13,6 +13,14 @@ export interface Member {
   event: RoomEvent;
 }
 
+/** A membership event in the timeline. */
+export interface MembershipChange {
+  roomId: string;
+  userId: string;
+  membership: string;
+  streamOrdering: number;
+}
+
 export class MembershipStore {
   constructor(
     private readonly db: Db,
@@ -63,5 +71,53 @@ export class MembershipStore {
       .select('e.membership')
       .count({ n: '*' });
     return new Map((rows as { membership: string; n: number | string }[]).map((r) => [r.membership, Number(r.n)]));
+  }
+
+  /** Whether both users are joined to at least one room in common. */
+  async shareARoom(userA: string, userB: string, db: Db = this.db): Promise<boolean> {
+    const row = await db('current_state as a')
+      .join('events as ea', 'ea.nid', 'a.event_nid')
+      .join('current_state as b', function () {
+        this.on('b.room_nid', '=', 'a.room_nid').andOn('b.type', '=', 'a.type');
+      })
+      .join('events as eb', 'eb.nid', 'b.event_nid')
+      .where({ 'a.type': 'm.room.member', 'a.state_key': userA, 'ea.membership': 'join', 'b.state_key': userB, 'eb.membership': 'join' })
+      .first(db.raw('1 as found'));
+    return row !== undefined;
+  }
+
+  /** The users joined to at least one of the rooms `userId` is joined to (including `userId`). */
+  async roomMatesOf(userId: string, db: Db = this.db): Promise<Set<string>> {
+    const rows = await db('current_state as mine')
+      .join('events as em', 'em.nid', 'mine.event_nid')
+      .join('current_state as other', function () {
+        this.on('other.room_nid', '=', 'mine.room_nid').andOn('other.type', '=', 'mine.type');
+      })
+      .join('events as eo', 'eo.nid', 'other.event_nid')
+      .where({ 'mine.type': 'm.room.member', 'mine.state_key': userId, 'em.membership': 'join', 'eo.membership': 'join' })
+      .distinct('other.state_key');
+    return new Set(rows.map((r: { state_key: string }) => r.state_key));
+  }
+
+  /**
+   * The membership events of the given rooms with stream orderings in
+   * (after, upTo], oldest first: who joined, left, was invited... meanwhile.
+   */
+  async changesIn(roomIds: readonly string[], after: number, upTo: number, db: Db = this.db): Promise<MembershipChange[]> {
+    if (roomIds.length === 0) return [];
+    const rows = await db('events as e')
+      .join('rooms as r', 'r.nid', 'e.room_nid')
+      .whereIn('r.room_id', roomIds)
+      .whereNotNull('e.membership')
+      .andWhere('e.stream_ordering', '>', after)
+      .andWhere('e.stream_ordering', '<=', upTo)
+      .orderBy('e.stream_ordering')
+      .select('r.room_id', 'e.state_key', 'e.membership', 'e.stream_ordering');
+    return rows.map((r: { room_id: string; state_key: string; membership: string; stream_ordering: number | string }) => ({
+      roomId: r.room_id,
+      userId: r.state_key,
+      membership: r.membership,
+      streamOrdering: Number(r.stream_ordering),
+    }));
   }
 }
