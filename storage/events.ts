@@ -54,6 +54,8 @@ export interface StoredEvent {
   stateGroupAfter: number | null;
   /** The redaction applied to the event: serve its redacted form. */
   redactedBy?: string;
+  /** For a state event: the event it replaced in the state before it (its content is unsigned.prev_content). */
+  prevState?: string;
 }
 
 export interface ForwardExtremity {
@@ -99,6 +101,7 @@ interface Raw {
   state_before: number | null;
   state_after: number | null;
   redacted_by: string | null;
+  prev_state: string | null;
   pdu_json: string;
 }
 
@@ -112,6 +115,7 @@ const COLUMNS = [
   'e.state_before',
   'e.state_after',
   'e.redacted_by',
+  'e.prev_state',
   'e.pdu_json',
 ];
 
@@ -127,6 +131,7 @@ const fromRaw = (r: Raw): StoredEvent => ({
   stateGroupBefore: num(r.state_before),
   stateGroupAfter: num(r.state_after),
   ...(r.redacted_by === null ? {} : { redactedBy: r.redacted_by }),
+  ...(r.prev_state === null ? {} : { prevState: r.prev_state }),
 });
 
 /** The event an m.room.redaction redacts: top-level before room version 11, in content from 11. */
@@ -180,8 +185,10 @@ export class EventStore {
 
     let after = before;
     if (before !== null && isStateEvent(event.pdu) && (status === 'accepted' || status === 'soft_failed')) {
-      after = await this.groups.create(trx, roomId, before, new Map([[stateTuple(event.pdu.type, event.pdu.state_key!), event.id]]));
-      await trx('events').where({ nid: written.nid }).update({ state_after: after });
+      const tuple = stateTuple(event.pdu.type, event.pdu.state_key!);
+      const replaced = await this.groups.entry(before, tuple, trx);
+      after = await this.groups.create(trx, roomId, before, new Map([[tuple, event.id]]));
+      await trx('events').where({ nid: written.nid }).update({ state_after: after, prev_state: replaced ?? null });
     }
     if (status === 'accepted') await this.updateForwardExtremities(trx, roomNid, event);
     return { streamOrdering: written.streamOrdering, stateGroupBefore: before, stateGroupAfter: after, alreadyStored: false };

@@ -160,6 +160,11 @@ export class StateGroupStore {
     return state;
   }
 
+  /** The event holding one (type, state key) in the group's state, if any. */
+  async entry(group: number, key: StateTuple, db: Db = this.db): Promise<string | undefined> {
+    return lookup(await this.chain(group, db), key)?.id;
+  }
+
   /** The state with the events' numbers, for the stores that write state tables. */
   async readRefs(group: number, db: Db = this.db): Promise<Map<StateTuple, StateRef>> {
     return compose(await this.chain(group, db));

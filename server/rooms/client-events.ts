@@ -5,7 +5,6 @@
  * aggregations (`unsigned.m.relations`, server/rooms/aggregations.ts).
  */
 import { toClientEvent, type ClientEvent } from '../../spec/client-event';
-import { stateTuple } from '../../spec/pdu';
 import { redact } from '../../spec/redaction';
 import { roomVersion } from '../../spec/room-versions';
 import type { Stores } from '../../storage';
@@ -43,29 +42,27 @@ export class ClientEvents {
   /** Formats events in the order given. */
   async format(events: readonly StoredEvent[], viewer: Viewer, options: FormatOptions = {}): Promise<ClientEvent[]> {
     const redactionIds = events.flatMap((e) => (e.redactedBy ? [e.redactedBy] : []));
-    const redactions = redactionIds.length > 0 ? await this.stores.events.get(redactionIds) : new Map<string, StoredEvent>();
+    const replacedIds = events.flatMap((e) => (e.prevState ? [e.prevState] : []));
+    const [redactions, replaced] = await Promise.all([this.stores.events.get(redactionIds), this.stores.events.get(replacedIds)]);
     const bundles = options.withoutAggregations ? undefined : await this.aggregations.bundles(events, viewer, options);
     const ownTxns = viewer.deviceId === undefined
       ? new Map<string, string>()
       : await this.stores.eventTxns.sentBy(viewer.userId, viewer.deviceId, events.map((e) => e.event.id));
     const out: ClientEvent[] = [];
     for (const stored of events) {
-      const version = roomVersion((await this.stores.rooms.get(stored.roomId))!.version)!;
       const unsigned: Record<string, unknown> = {};
       let pdu = stored.event.pdu;
       const redaction = stored.redactedBy ? redactions.get(stored.redactedBy) : undefined;
       if (redaction) {
-        pdu = redact(pdu, version);
+        pdu = redact(pdu, await this.versionOf(stored));
         unsigned.redacted_because = toClientEvent(redaction.event.id, redaction.event.pdu, {
           roomId: redaction.roomId,
           withoutRoomId: options.withoutRoomId,
           nowMs: this.now(),
         });
       }
-      if (pdu.state_key !== undefined) {
-        const previous = await this.previousState(stored);
-        if (previous) unsigned.prev_content = previous;
-      }
+      const previous = stored.prevState ? replaced.get(stored.prevState) : undefined;
+      if (pdu.state_key !== undefined && previous) unsigned.prev_content = await this.contentOf(previous);
       const txnId = ownTxns.get(stored.event.id);
       if (txnId !== undefined) unsigned.transaction_id = txnId;
       const bundle = bundles?.get(stored.event.id);
@@ -75,16 +72,12 @@ export class ClientEvents {
     return out;
   }
 
-  /** The content of the state event this one replaced, if any (redacted if it was redacted). */
-  private async previousState(stored: StoredEvent): Promise<Record<string, unknown> | undefined> {
-    const { type, state_key: stateKey } = stored.event.pdu;
-    const before = await this.stores.roomState.stateBefore(stored.event.id);
-    const previousId = before?.get(stateTuple(type, stateKey!));
-    if (!previousId) return undefined;
-    const previous = (await this.stores.events.get([previousId])).get(previousId);
-    if (!previous) return undefined;
-    if (!previous.redactedBy) return previous.event.pdu.content;
-    const version = roomVersion((await this.stores.rooms.get(previous.roomId))!.version)!;
-    return redact(previous.event.pdu, version).content;
+  /** An event's content as clients see it: redacted if a redaction applies. */
+  private async contentOf(stored: StoredEvent): Promise<Record<string, unknown>> {
+    return stored.redactedBy ? redact(stored.event.pdu, await this.versionOf(stored)).content : stored.event.pdu.content;
+  }
+
+  private async versionOf(stored: StoredEvent) {
+    return roomVersion((await this.stores.rooms.get(stored.roomId))!.version)!;
   }
 }
