@@ -14,6 +14,7 @@ import type { Route } from './http/route';
 import { createLogger, type Logger } from './log';
 import { clientRoutes } from './routes';
 import { createServices, type Services } from './services';
+import { serveSyncWebSocket } from './sync/websocket';
 
 export interface BoundListener {
   url: string;
@@ -54,6 +55,7 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
       authenticate: (token, client) => services.sessions.authenticate(token, client),
     });
   const servers: http.Server[] = [];
+  const sockets: { close(): void }[] = [];
 
   return {
     config,
@@ -70,13 +72,18 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
           server.listen(listener.port, listener.bind_address, () => resolve());
         });
         servers.push(server);
+        if (listener.resources.includes('client')) sockets.push(serveSyncWebSocket(server, services, log));
         const address = server.address() as AddressInfo;
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
         bound.push({ url: `${listener.tls ? 'https' : 'http'}://${host}:${address.port}`, resources: listener.resources });
       }
       return bound;
     },
-    stop: () => stop(servers, db),
+    stop: () => {
+      services.notifier.close();
+      for (const socket of sockets) socket.close();
+      return stop(servers, db);
+    },
   };
 }
 

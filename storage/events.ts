@@ -277,6 +277,16 @@ export class EventStore {
     return (await query).map(fromRaw);
   }
 
+  /** Timeline events of every room with stream orderings in (after, upTo], oldest first, at most `limit`. */
+  async inStreamRange(after: number, upTo: number, limit: number, db: Db = this.db): Promise<StoredEvent[]> {
+    const rows = await this.select(db)
+      .where('e.stream_ordering', '>', after)
+      .andWhere('e.stream_ordering', '<=', upTo)
+      .orderBy('e.stream_ordering', 'asc')
+      .limit(limit);
+    return rows.map(fromRaw);
+  }
+
   /** The room's timeline events in topological order (depth, then stream position: the /messages order). */
   async byTopology(roomId: string, range: TopologicalRange, db: Db = this.db): Promise<StoredEvent[]> {
     const query = this.select(db)

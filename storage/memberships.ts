@@ -6,12 +6,39 @@
 import type { RoomEvent } from '../spec/pdu';
 import type { Db } from './db';
 import type { RoomStore } from './rooms';
+import { listOf } from './transactions';
 
 export interface Member {
   userId: string;
   membership: string;
   event: RoomEvent;
 }
+
+/** A user's membership of a room, and the event that set it. */
+export interface UserMembership {
+  roomId: string;
+  membership: string;
+  eventId: string;
+  sender: string;
+  /** Null for a membership event outside the timeline (an outlier from a remote join). */
+  streamOrdering: number | null;
+}
+
+interface UserMembershipRaw {
+  room_id: string;
+  membership: string;
+  event_id: string;
+  sender: string;
+  stream_ordering: number | string | null;
+}
+
+const userMembership = (r: UserMembershipRaw): UserMembership => ({
+  roomId: r.room_id,
+  membership: r.membership,
+  eventId: r.event_id,
+  sender: r.sender,
+  streamOrdering: r.stream_ordering === null ? null : Number(r.stream_ordering),
+});
 
 /** A membership event in the timeline. */
 export interface MembershipChange {
@@ -107,7 +134,7 @@ export class MembershipStore {
     if (roomIds.length === 0) return [];
     const rows = await db('events as e')
       .join('rooms as r', 'r.nid', 'e.room_nid')
-      .whereIn('r.room_id', roomIds)
+      .whereIn('r.room_id', listOf(db, roomIds, 'text'))
       .whereNotNull('e.membership')
       .andWhere('e.stream_ordering', '>', after)
       .andWhere('e.stream_ordering', '<=', upTo)
@@ -119,5 +146,48 @@ export class MembershipStore {
       membership: r.membership,
       streamOrdering: Number(r.stream_ordering),
     }));
+  }
+
+  /** The user's membership of every room whose current state has one. */
+  async currentOf(userId: string, db: Db = this.db): Promise<UserMembership[]> {
+    const rows: UserMembershipRaw[] = await db('current_state as cs')
+      .join('events as e', 'e.nid', 'cs.event_nid')
+      .join('rooms as r', 'r.nid', 'cs.room_nid')
+      .where({ 'cs.state_key': userId, 'cs.type': 'm.room.member' })
+      .select('r.room_id', 'e.membership', 'e.event_id', 'e.sender', 'e.stream_ordering');
+    return rows.map(userMembership);
+  }
+
+  /** The user's latest membership event at or before stream position `stream` in each of the rooms (rooms without one are absent). */
+  async atPosition(userId: string, roomIds: readonly string[], stream: number, db: Db = this.db): Promise<Map<string, UserMembership>> {
+    const out = new Map<string, UserMembership>();
+    for (const roomId of roomIds) {
+      const row: UserMembershipRaw | undefined = await db('events as e')
+        .join('rooms as r', 'r.nid', 'e.room_nid')
+        .where({ 'e.room_nid': await this.rooms.nid(roomId, db), 'e.state_key': userId, 'e.type': 'm.room.member' })
+        .whereNotNull('e.membership')
+        .andWhere('e.stream_ordering', '<=', stream)
+        .orderBy('e.stream_ordering', 'desc')
+        .first('r.room_id', 'e.membership', 'e.event_id', 'e.sender', 'e.stream_ordering');
+      if (row) out.set(roomId, userMembership(row));
+    }
+    return out;
+  }
+
+  /**
+   * Up to `limit` members to name a room after (sync's m.heroes): joined or
+   * invited users other than `userId`, earliest first; when there are none,
+   * users who left or were banned.
+   */
+  async heroes(roomId: string, userId: string, limit: number, db: Db = this.db): Promise<string[]> {
+    const rows = await db('current_state as cs')
+      .join('events as e', 'e.nid', 'cs.event_nid')
+      .where({ 'cs.room_nid': await this.rooms.nid(roomId, db), 'cs.type': 'm.room.member' })
+      .andWhereNot('cs.state_key', userId)
+      .orderByRaw("case when e.membership in ('join', 'invite') then 0 else 1 end, e.stream_ordering, e.nid")
+      .limit(limit)
+      .select('cs.state_key', 'e.membership');
+    const present = rows.filter((r: { membership: string }) => r.membership === 'join' || r.membership === 'invite');
+    return (present.length > 0 ? present : rows).map((r: { state_key: string }) => r.state_key);
   }
 }

@@ -76,4 +76,18 @@ export class TimelineStore {
       ts: Number(r.origin_server_ts),
     }));
   }
+
+  /**
+   * The state group after the room's last timeline event at or below `stream`
+   * (the room's state as a sync at that position saw it); undefined before the room's first event.
+   */
+  async stateGroupAt(roomId: string, stream: number, db: Db = this.db): Promise<number | undefined> {
+    const row = await db('events')
+      .where('room_nid', await this.rooms.nid(roomId, db))
+      .whereNotNull('stream_ordering')
+      .andWhere('stream_ordering', '<=', stream)
+      .orderBy('stream_ordering', 'desc')
+      .first('state_after');
+    return row?.state_after == null ? undefined : Number(row.state_after);
+  }
 }

@@ -201,7 +201,7 @@ export class Timeline {
 }
 
 /** Whether an event passes a RoomEventFilter (a redacted event has no `url`). */
-function passes(filter: RoomEventFilter, stored: StoredEvent): boolean {
+export function passes(filter: RoomEventFilter, stored: StoredEvent): boolean {
   const { pdu } = stored.event;
   return eventAllowed(filter, { type: pdu.type, sender: pdu.sender, room_id: stored.roomId, content: stored.redactedBy ? {} : pdu.content });
 }

@@ -57,7 +57,7 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const relations = new Relations(stores, historyAccess, rooms.clientEvents);
   const notifier = new Notifier();
   events.subscribe((persisted) => notifier.notify(wakeKeysOf(persisted)));
-  const sync = new Sync(stores, notifier, new RoomStream(stores));
+  const sync = new Sync(stores, notifier, new RoomStream(stores, rooms.visibility, rooms.clientEvents));
   sync.register(new AccountDataStream(stores));
   const accountData = new AccountData(stores, notifier);
   return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData };

@@ -22,9 +22,11 @@ export const deviceKey = (userId: string, deviceId: string): WakeKey => `d${user
 
 interface Waiter {
   wake(): void;
+  stop(): void;
 }
 
 export class Notifier {
+  private closed = false;
   private version = 0;
   /** The version of the last change announced for each key. */
   private readonly lastChange = new Map<WakeKey, number>();
@@ -63,7 +65,7 @@ export class Notifier {
    */
   wait(keys: readonly WakeKey[], mark: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (keys.some((key) => (this.lastChange.get(key) ?? 0) > mark)) return Promise.resolve(true);
-    if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
+    if (timeoutMs <= 0 || signal?.aborted || this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       let done = false;
       const finish = (woken: boolean) => {
@@ -79,7 +81,7 @@ export class Notifier {
         }
         resolve(woken);
       };
-      const waiter: Waiter = { wake: () => finish(true) };
+      const waiter: Waiter = { wake: () => finish(true), stop: () => finish(false) };
       const onAbort = () => finish(false);
       const timer = setTimeout(() => finish(false), timeoutMs);
       signal?.addEventListener('abort', onAbort);
@@ -89,6 +91,14 @@ export class Notifier {
         waiters.add(waiter);
       }
     });
+  }
+
+  /** Ends every wait (the server is stopping): waiting requests answer with what they have. */
+  close(): void {
+    this.closed = true;
+    const all = new Set<Waiter>();
+    for (const waiters of this.waiting.values()) for (const waiter of waiters) all.add(waiter);
+    for (const waiter of all) waiter.stop();
   }
 
   /** How many requests are waiting (for metrics and tests). */

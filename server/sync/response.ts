@@ -14,7 +14,6 @@ export interface BasicEvent {
   content: Record<string, unknown>;
   sender?: string;
   state_key?: string;
-  [key: string]: unknown;
 }
 
 export interface EventBatch<E = BasicEvent> {

@@ -22,12 +22,20 @@ export interface SyncRequest {
   setPresence?: PresenceSetting;
   /** Aborted when the client goes away: stop waiting. */
   signal?: AbortSignal;
+  /**
+   * Whether `since` confirms that the client received everything up to it (so
+   * streams may drop what they kept for redelivery). True for /sync; a
+   * WebSocket confirms with its own frames instead.
+   */
+  sinceIsAcknowledged?: boolean;
 }
 
 export interface SyncResult {
   response: SyncResponse;
   /** The positions `next_batch` carries. */
   next: Positions;
+  /** Whether the response holds anything (always, for an initial sync). */
+  news: boolean;
 }
 
 export class Sync {
@@ -72,9 +80,7 @@ export class Sync {
     for (const listener of this.activity) await listener(requester, request.setPresence);
     const waits = request.since !== undefined && !request.fullState;
     const deadline = this.now() + (waits ? Math.max(0, request.timeoutMs) : 0);
-    if (request.since) {
-      for (const stream of this.streams.values()) await stream.acknowledge?.(requester, request.since);
-    }
+    if (request.since && request.sinceIsAcknowledged !== false) await this.acknowledge(requester, request.since);
     for (;;) {
       const mark = this.notifier.mark();
       const to = await this.current();
@@ -84,13 +90,18 @@ export class Sync {
       if (!since || request.fullState || !samePositions(since, to)) {
         const out = await this.compute({ ...request, since, to });
         const next = out.nextPositions();
-        result = { response: out.build(formatSyncToken(next)), next };
-        if (!waits || out.hasNews()) return result;
+        result = { response: out.build(formatSyncToken(next)), next, news: !since || out.hasNews() };
+        if (!waits || result.news) return result;
       }
       const remaining = deadline - this.now();
       const woken = remaining > 0 && (await this.notifier.wait(await this.wakeKeys(requester), mark, remaining, request.signal));
-      if (!woken || request.signal?.aborted) return result ?? { response: { next_batch: formatSyncToken(since!) }, next: since! };
+      if (!woken || request.signal?.aborted) return result ?? { response: { next_batch: formatSyncToken(since!) }, next: since!, news: false };
     }
+  }
+
+  /** The client has received everything up to `since`: streams may drop what they kept to deliver again. */
+  async acknowledge(requester: SyncRequester, since: Positions): Promise<void> {
+    for (const stream of this.streams.values()) await stream.acknowledge?.(requester, since);
   }
 
   /** The keys whose changes concern the requester: their user, their device and their joined rooms. */
