@@ -48,7 +48,10 @@ export interface EventVisibilityInput {
  */
 export function isEventVisible(input: EventVisibilityInput): boolean {
   if (allowedAt(input.before, input.joinedAfterwards)) return true;
-  const judgedOnBoth =
-    input.type === 'm.room.history_visibility' || (input.type === 'm.room.member' && input.stateKey === input.userId);
+  const ownMembership = input.type === 'm.room.member' && input.stateKey === input.userId;
+  // As Synapse does: a user always sees their own leave or ban, so a rejected invite
+  // or a kick from a room whose history they cannot read still ends the room for them.
+  if (ownMembership && (input.after.membership === 'leave' || input.after.membership === 'ban')) return true;
+  const judgedOnBoth = input.type === 'm.room.history_visibility' || ownMembership;
   return judgedOnBoth && allowedAt(input.after, input.joinedAfterwards);
 }

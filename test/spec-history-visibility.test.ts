@@ -47,4 +47,19 @@ describe('history visibility rules', () => {
     assert.equal(isEventVisible(leaving), true);
     assert.equal(isEventVisible({ ...leaving, userId: '@eve:x' }), false);
   });
+
+  it("always shows the user their own leave or ban (a rejected invite, a kick), never someone else's", () => {
+    const rejecting = {
+      type: 'm.room.member',
+      stateKey: '@bob:x',
+      userId: '@bob:x',
+      before: { visibility: 'joined' as const, membership: 'invite' },
+      after: { visibility: 'joined' as const, membership: 'leave' },
+      joinedAfterwards: false,
+    };
+    assert.equal(isEventVisible(rejecting), true);
+    assert.equal(isEventVisible({ ...rejecting, after: { visibility: 'joined' as const, membership: 'ban' } }), true);
+    assert.equal(isEventVisible({ ...rejecting, userId: '@eve:x' }), false);
+    assert.equal(isEventVisible({ ...rejecting, after: { visibility: 'joined' as const, membership: 'knock' } }), false);
+  });
 });

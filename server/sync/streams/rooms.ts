@@ -221,8 +221,17 @@ export class RoomStream implements SyncStream {
     return events;
   }
 
+  /** Member counts, and heroes when the room has neither a name nor a canonical alias to go by. */
   private async summary(roomId: string, userId: string): Promise<RoomSummary> {
-    const [counts, heroes] = await Promise.all([this.stores.memberships.counts(roomId), this.stores.memberships.heroes(roomId, userId, HEROES)]);
-    return { 'm.heroes': heroes, 'm.joined_member_count': counts.get('join') ?? 0, 'm.invited_member_count': counts.get('invite') ?? 0 };
+    const [counts, naming] = await Promise.all([
+      this.stores.memberships.counts(roomId),
+      this.stores.roomState.currentStateEvents(roomId, [stateTuple('m.room.name', ''), stateTuple('m.room.canonical_alias', '')]),
+    ]);
+    const named = [...naming.values()].some(({ pdu }) => Boolean(pdu.content.name) || Boolean(pdu.content.alias));
+    return {
+      ...(!named && { 'm.heroes': await this.stores.memberships.heroes(roomId, userId, HEROES) }),
+      'm.joined_member_count': counts.get('join') ?? 0,
+      'm.invited_member_count': counts.get('invite') ?? 0,
+    };
   }
 }
