@@ -13,9 +13,9 @@
  *
  * Memory per connection is bounded: the next response is computed only after
  * the previous one has left for the socket. A reader that falls behind for
- * longer than SLOW_READER_MS is disconnected (close code 4008) and resumes
- * from the last next_batch it received: nothing is lost, because a sync token
- * is a position, not a queue. The server pings every heartbeat; a client that
+ * longer than `slowReaderMs` is disconnected and resumes from the last
+ * next_batch it received: nothing is lost, because a sync token is a
+ * position, not a queue. The server pings every heartbeat; a client that
  * does not answer by the next one, or whose access token stops working, is
  * disconnected.
  */
@@ -41,7 +41,6 @@ export interface WebSocketOptions {
 const PRESENCE: ReadonlySet<string> = new Set(['online', 'offline', 'unavailable']);
 const CLOSE_AUTH = 4001;
 const CLOSE_BAD_REQUEST = 4000;
-const CLOSE_SLOW = 4008;
 const CLOSE_ERROR = 1011;
 
 /** Serves WebSocket sync on `server` (a listener with the client API). */
@@ -153,7 +152,9 @@ export function serveSyncWebSocket(server: Server, services: Services, log: Logg
         if (gone.signal.aborted) break;
         since = next;
         if (news && !(await sent(ws, JSON.stringify({ type: 'sync', response }), slowReaderMs))) {
-          close(CLOSE_SLOW, 'reader too slow; resume from the last next_batch');
+          // A close frame would queue behind the data the reader is not taking: drop the connection.
+          ws.terminate();
+          gone.abort();
         }
       }
     } catch (err) {
