@@ -16,6 +16,15 @@ import { clientRoutes } from './routes';
 import { createServices, type Services } from './services';
 import { serveSyncWebSocket } from './sync/websocket';
 
+/** Connections the kernel may queue before accept: room for a thousand clients reconnecting at once. */
+const LISTEN_BACKLOG = 4096;
+/**
+ * How long an idle keep-alive connection stays open. Clients that long-poll
+ * /sync reuse theirs between polls; Node's default of 5 s races their next
+ * request and resets it.
+ */
+const KEEP_ALIVE_MS = 75_000;
+
 export interface BoundListener {
   url: string;
   resources: ListenerConfig['resources'];
@@ -67,9 +76,11 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
         const server = listener.tls
           ? https.createServer({ cert: readFileSync(listener.tls.certificate_path), key: readFileSync(listener.tls.key_path) }, app.callback())
           : http.createServer(app.callback());
+        server.keepAliveTimeout = KEEP_ALIVE_MS;
+        server.headersTimeout = KEEP_ALIVE_MS + 1000;
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
-          server.listen(listener.port, listener.bind_address, () => resolve());
+          server.listen({ port: listener.port, host: listener.bind_address, backlog: LISTEN_BACKLOG }, () => resolve());
         });
         servers.push(server);
         if (listener.resources.includes('client')) sockets.push(serveSyncWebSocket(server, services, log));

@@ -5,6 +5,7 @@
  */
 import type { Db } from './db';
 import { StreamPositions } from './stream-positions';
+import { whenSettled } from './transactions';
 
 export interface AccountDataEntry {
   streamId: number;
@@ -22,6 +23,8 @@ interface Raw {
 }
 
 const GLOBAL = '';
+/** Entries whose last read is kept. */
+const CACHED_ENTRIES = 20_000;
 
 const fromRaw = (r: Raw): AccountDataEntry => ({
   streamId: Number(r.stream_id),
@@ -31,6 +34,12 @@ const fromRaw = (r: Raw): AccountDataEntry => ({
 });
 
 export class AccountDataStore {
+  /**
+   * Entries as last read, with the stream position they were read at. A read is
+   * reused while the position has not moved: no entry of anyone has been written
+   * since, so sync's per-request reads (the ignored-user list) cost nothing.
+   */
+  private readonly reads = new Map<string, { position: number; content: Record<string, unknown> | undefined }>();
   private readonly stream = new StreamPositions(async (db) => {
     const row = await db('account_data').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
     return Number(row?.max ?? 0);
@@ -42,10 +51,18 @@ export class AccountDataStore {
   ) {}
 
   async get(userId: string, roomId: string | null, type: string): Promise<Record<string, unknown> | undefined> {
+    const key = readKey(userId, roomId, type);
+    const position = await this.stream.latest(this.db);
+    const kept = this.reads.get(key);
+    if (kept?.position === position) return kept.content;
     const row = await this.db('account_data')
       .where({ user_id: userId, room_id: roomId ?? GLOBAL, type })
       .first('content_json');
-    return row === undefined ? undefined : JSON.parse(row.content_json);
+    const content = row === undefined ? undefined : JSON.parse(row.content_json);
+    this.reads.delete(key);
+    this.reads.set(key, { position, content });
+    if (this.reads.size > CACHED_ENTRIES) this.reads.delete(this.reads.keys().next().value!);
+    return content;
   }
 
   /** Sets (or replaces) one entry; returns its new stream position. */
@@ -69,17 +86,20 @@ export class AccountDataStore {
   /** Erases all of a user's account data (deactivation). */
   async deleteAll(userId: string, trx: Db = this.db): Promise<void> {
     await trx('account_data').where({ user_id: userId }).delete();
+    whenSettled(trx, () => {
+      for (const key of this.reads.keys()) if (key.startsWith(`${userId}\u0000`)) this.reads.delete(key);
+    });
   }
 
-  /** The user's entries written in (after, upTo], oldest first. */
-  async changesSince(userId: string, after: number, upTo = Number.MAX_SAFE_INTEGER): Promise<AccountDataEntry[]> {
-    const rows: Raw[] = await this.db('account_data')
+  /** The user's entries written after `after` (and at or before `upTo`, if given), oldest first. */
+  async changesSince(userId: string, after: number, upTo?: number): Promise<AccountDataEntry[]> {
+    const query = this.db('account_data')
       .where({ user_id: userId })
       .andWhere('stream_id', '>', after)
-      .andWhere('stream_id', '<=', upTo)
       .orderBy('stream_id')
       .select('stream_id', 'room_id', 'type', 'content_json');
-    return rows.map(fromRaw);
+    if (upTo !== undefined) query.andWhere('stream_id', '<=', upTo);
+    return ((await query) as Raw[]).map(fromRaw);
   }
 
   /** The user's global entries, or those of the given rooms. */
@@ -96,3 +116,5 @@ export class AccountDataStore {
     return this.stream.latest(this.db);
   }
 }
+
+const readKey = (userId: string, roomId: string | null, type: string) => `${userId}\u0000${roomId ?? GLOBAL}\u0000${type}`;

@@ -106,6 +106,16 @@ export class RelationStore {
     return rows.map((r) => ({ eventId: r.event_id, parentId: r.relates_to_id, relType: r.rel_type, sender: r.sender }));
   }
 
+  /** Which of `parentIds` have live children of any of `relTypes`. */
+  async parentsWithChildren(roomId: string, parentIds: readonly string[], relTypes: readonly string[], db: Db = this.db): Promise<Set<string>> {
+    if (parentIds.length === 0) return new Set();
+    const rows = await this.live(db, await this.rooms.nid(roomId, db))
+      .whereIn('r.relates_to_id', listOf(db, parentIds, 'text'))
+      .whereIn('r.rel_type', relTypes)
+      .distinct('r.relates_to_id');
+    return new Set(rows.map((r: { relates_to_id: string }) => r.relates_to_id));
+  }
+
   /** For each of `rootIds` with live m.thread children not sent by `ignored` users: the thread's summary. */
   async threadSummaries(
     roomId: string,

@@ -17,6 +17,7 @@ import { isValidReplacement, newestReplacementFirst } from '../../spec/relations
 import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
 import type { FormatOptions, Viewer } from './client-events';
+import { SharedReads } from '../shared-reads';
 import { ignoredUsers } from './history-access';
 import type { Visibility } from './visibility';
 
@@ -26,8 +27,17 @@ type Format = (events: readonly StoredEvent[], viewer: Viewer, options: FormatOp
 
 /** Latest thread events considered per thread when the newest are not visible to the viewer. */
 const THREAD_LATEST_CANDIDATES = 5;
+const AGGREGATED = ['m.replace', 'm.reference', 'm.thread'];
 
 export class Aggregations {
+  /**
+   * Which events have children at all, shared between the requests that ask
+   * about the same events at the same stream position (a new event fanned out
+   * to every member's sync): most events have none, and then nothing else is
+   * read. A new child moves the position, so an answer is never stale.
+   */
+  private readonly withChildren = new SharedReads<Set<string>>(10_000, 256);
+
   constructor(
     private readonly stores: Stores,
     private readonly visibility: Visibility,
@@ -40,8 +50,17 @@ export class Aggregations {
    * events themselves; a latest thread event gets its own bundle, nested ones no further.
    */
   async bundles(events: readonly StoredEvent[], viewer: Viewer, options: FormatOptions, nested = false): Promise<Map<string, Bundle>> {
-    const parents = events.filter((stored) => stored.status === 'accepted' && stored.event.pdu.state_key === undefined);
+    const candidates = events.filter((stored) => stored.status === 'accepted' && stored.event.pdu.state_key === undefined);
     const out = new Map<string, Bundle>();
+    const related = new Set<string>();
+    const position = candidates.length > 0 ? await this.stores.events.latestStreamOrdering() : 0;
+    for (const roomId of new Set(candidates.map((stored) => stored.roomId))) {
+      const ids = candidates.filter((stored) => stored.roomId === roomId).map((stored) => stored.event.id);
+      const key = `${position} ${roomId} ${ids.join(' ')}`;
+      const found = await this.withChildren.get(key, () => this.stores.relations.parentsWithChildren(roomId, ids, AGGREGATED));
+      for (const id of found) related.add(id);
+    }
+    const parents = candidates.filter((stored) => related.has(stored.event.id));
     if (parents.length === 0) return out;
     const ignored = await ignoredUsers(this.stores, viewer.userId);
     for (const roomId of new Set(parents.map((stored) => stored.roomId))) {

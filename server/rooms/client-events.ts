@@ -45,9 +45,10 @@ export class ClientEvents {
     const replacedIds = events.flatMap((e) => (e.prevState ? [e.prevState] : []));
     const [redactions, replaced] = await Promise.all([this.stores.events.get(redactionIds), this.stores.events.get(replacedIds)]);
     const bundles = options.withoutAggregations ? undefined : await this.aggregations.bundles(events, viewer, options);
-    const ownTxns = viewer.deviceId === undefined
+    const own = events.filter((e) => e.event.pdu.sender === viewer.userId).map((e) => e.event.id);
+    const ownTxns = viewer.deviceId === undefined || own.length === 0
       ? new Map<string, string>()
-      : await this.stores.eventTxns.sentBy(viewer.userId, viewer.deviceId, events.map((e) => e.event.id));
+      : await this.stores.eventTxns.sentBy(viewer.userId, viewer.deviceId, own);
     const out: ClientEvent[] = [];
     for (const stored of events) {
       const unsigned: Record<string, unknown> = {};

@@ -1,18 +1,34 @@
 /**
  * Which events a user may see (history_visibility module), decided from the
  * room state at each event and whether the user joined afterwards. Decided for
- * a batch at once: each state group the batch names is read once, the events
- * those groups point at are loaded in one query, and the user's membership is
- * read once per room.
+ * a batch at once: each state group the batch names is looked up once (two
+ * entries, not the whole state), the events those entries name are loaded in
+ * one query (and remembered: the parts read here survive redaction), and the
+ * user's membership is read once per room unless the caller knows it.
  */
-import { historyVisibilityOf, isEventVisible, type ViewPoint } from '../../spec/history-visibility';
-import { stateTuple, type StateMap } from '../../spec/pdu';
+import { historyVisibilityOf, isEventVisible, type HistoryVisibility, type ViewPoint } from '../../spec/history-visibility';
+import { stateTuple } from '../../spec/pdu';
 import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
 
 const HISTORY_VISIBILITY = stateTuple('m.room.history_visibility', '');
+/** State events whose deciding parts are remembered. */
+const REMEMBERED_EVENTS = 100_000;
+
+/** What visibility reads of a state event: a membership, or a history visibility setting. */
+interface Deciding {
+  membership?: string;
+  visibility: HistoryVisibility;
+}
+
+export interface VisibilityOptions {
+  /** The user's current membership of each room, when the caller has read it already. */
+  memberships?: ReadonlyMap<string, string>;
+}
 
 export class Visibility {
+  private readonly deciding = new Map<string, Deciding>();
+
   constructor(private readonly stores: Stores) {}
 
   /** Whether the room's current history visibility is world_readable, so anyone may read it now. */
@@ -22,7 +38,7 @@ export class Visibility {
   }
 
   /** The events `userId` may see, in the order given. */
-  async filter(userId: string, events: readonly StoredEvent[]): Promise<StoredEvent[]> {
+  async filter(userId: string, events: readonly StoredEvent[], options: VisibilityOptions = {}): Promise<StoredEvent[]> {
     const placed = events.filter((stored) => stored.stateGroupBefore !== null);
     if (placed.length === 0) return [];
     const judgedOnBoth = (stored: StoredEvent) => {
@@ -35,7 +51,7 @@ export class Visibility {
       if (judgedOnBoth(stored) && stored.stateGroupAfter !== null) groups.add(stored.stateGroupAfter);
     }
     const views = await this.viewPoints([...groups], userId);
-    const joinedAfterwards = await this.joinedAfterwards(userId, placed);
+    const joinedAfterwards = await this.joinedAfterwards(userId, placed, options.memberships);
     return placed.filter((stored) => {
       const before = views.get(stored.stateGroupBefore!)!;
       const after = judgedOnBoth(stored) && stored.stateGroupAfter !== null ? views.get(stored.stateGroupAfter)! : before;
@@ -49,10 +65,15 @@ export class Visibility {
   }
 
   /** Whether the user's membership was `join` at some point after each event (now included). */
-  private async joinedAfterwards(userId: string, events: readonly StoredEvent[]): Promise<(stored: StoredEvent) => boolean> {
+  private async joinedAfterwards(
+    userId: string,
+    events: readonly StoredEvent[],
+    known?: ReadonlyMap<string, string>,
+  ): Promise<(stored: StoredEvent) => boolean> {
     const rooms = new Map<string, { joinedNow: boolean; lastJoin?: number }>();
     for (const roomId of new Set(events.map((stored) => stored.roomId))) {
-      const joinedNow = (await this.stores.memberships.of(roomId, userId)) === 'join';
+      const membership = known?.has(roomId) ? known.get(roomId) : await this.stores.memberships.of(roomId, userId);
+      const joinedNow = membership === 'join';
       rooms.set(roomId, { joinedNow, lastJoin: joinedNow ? undefined : await this.stores.timeline.lastJoin(roomId, userId) });
     }
     return (stored) => {
@@ -64,25 +85,35 @@ export class Visibility {
   /** The room as the user saw it in each state group. */
   private async viewPoints(groups: readonly number[], userId: string): Promise<Map<number, ViewPoint>> {
     const memberTuple = stateTuple('m.room.member', userId);
-    const states = new Map<number, StateMap>();
-    for (const group of groups) states.set(group, await this.stores.stateGroups.read(group));
-    const ids = new Set<string>();
-    for (const state of states.values()) {
-      for (const tuple of [HISTORY_VISIBILITY, memberTuple]) {
-        const id = state.get(tuple);
-        if (id !== undefined) ids.add(id);
-      }
+    const entries = new Map<number, { visibility?: string; member?: string }>();
+    for (const group of groups) {
+      entries.set(group, {
+        visibility: await this.stores.stateGroups.entry(group, HISTORY_VISIBILITY),
+        member: await this.stores.stateGroups.entry(group, memberTuple),
+      });
     }
-    const events = await this.stores.events.get([...ids]);
-    const contentAt = (state: StateMap, tuple: string) => events.get(state.get(tuple) ?? '')?.event.pdu.content;
+    const deciding = await this.decidingParts([...entries.values()].flatMap((e) => [e.visibility, e.member].filter((id): id is string => id !== undefined)));
     const views = new Map<number, ViewPoint>();
-    for (const [group, state] of states) {
-      const membership = contentAt(state, memberTuple)?.membership;
+    for (const [group, { visibility, member }] of entries) {
       views.set(group, {
-        visibility: historyVisibilityOf(contentAt(state, HISTORY_VISIBILITY)),
-        membership: typeof membership === 'string' ? membership : undefined,
+        visibility: visibility === undefined ? 'shared' : deciding.get(visibility)!.visibility,
+        membership: member === undefined ? undefined : deciding.get(member)?.membership,
       });
     }
     return views;
+  }
+
+  /** The membership and history visibility the events set, remembered across calls. */
+  private async decidingParts(ids: string[]): Promise<Map<string, Deciding>> {
+    const missing = [...new Set(ids)].filter((id) => !this.deciding.has(id));
+    for (const stored of (await this.stores.events.get(missing)).values()) {
+      const { content } = stored.event.pdu;
+      this.deciding.set(stored.event.id, {
+        membership: typeof content.membership === 'string' ? content.membership : undefined,
+        visibility: historyVisibilityOf(content),
+      });
+      if (this.deciding.size > REMEMBERED_EVENTS) this.deciding.delete(this.deciding.keys().next().value!);
+    }
+    return new Map(ids.map((id) => [id, this.deciding.get(id) ?? { visibility: 'shared' }]));
   }
 }

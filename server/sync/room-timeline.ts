@@ -28,6 +28,8 @@ export interface TimelineViewer {
   userId: string;
   /** Senders whose non-state events the user ignores. */
   ignored: ReadonlySet<string>;
+  /** The user's membership of each room they have one in. */
+  memberships: ReadonlyMap<string, string>;
 }
 
 export interface SelectedTimeline {
@@ -61,7 +63,7 @@ export class SyncTimelines {
         ? [...known].reverse()
         : await this.stores.events.byStream(range.roomId, { after: range.after, before, order: 'desc', limit: size });
       scanned += rows.length;
-      const visible = new Set((await this.visibility.filter(viewer.userId, rows.filter(accept))).map((e) => e.event.id));
+      const visible = new Set((await this.visibility.filter(viewer.userId, rows.filter(accept), { memberships: viewer.memberships })).map((e) => e.event.id));
       for (const row of rows) {
         if (!visible.has(row.event.id)) continue;
         if (picked.length === range.limit) return result(true);

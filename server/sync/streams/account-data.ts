@@ -23,6 +23,7 @@ export class AccountDataStream implements SyncStream {
     // Rooms whose account data goes out whole: every joined room on an initial or
     // full-state sync, newly joined ones otherwise; other rooms send their changes.
     const whole = new Set(ctx.since === undefined || ctx.fullState ? ctx.rooms.joined : ctx.rooms.newlyJoined);
+    if (ctx.since !== undefined && ctx.since[this.name] === to && whole.size === 0) return;
     const changes = ctx.since === undefined ? [] : await this.stores.accountData.changesSince(userId, ctx.since[this.name], to);
     const global = ctx.since === undefined ? await this.stores.accountData.all(userId, { global: true }) : changes.filter((e) => e.roomId === null);
     const rooms = [

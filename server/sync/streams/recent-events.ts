@@ -6,32 +6,21 @@
  */
 import type { Stores } from '../../../storage';
 import type { StoredEvent } from '../../../storage/events';
+import { SharedReads } from '../../shared-reads';
 
 /** The widest range read at once (in stream positions). */
 const MAX_RANGE = 500;
-/** How long an answer is shared: long enough for one wake-up's requests, short enough that redactions show soon. */
-const SHARE_MS = 2000;
-const MAX_SHARED = 32;
 
 export class RecentEvents {
-  private readonly shared = new Map<string, { at: number; rooms: Promise<Map<string, StoredEvent[]>> }>();
+  /** Shared for long enough for one wake-up's requests, short enough that redactions show soon. */
+  private readonly shared = new SharedReads<Map<string, StoredEvent[]>>(2000, 32);
 
-  constructor(
-    private readonly stores: Stores,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly stores: Stores) {}
 
   /** Every timeline event in (after, upTo] by room, oldest first; undefined when the range is too long to read at once. */
   byRoom(after: number, upTo: number): Promise<Map<string, StoredEvent[]>> | undefined {
     if (upTo - after > MAX_RANGE) return undefined;
-    const key = `${after}:${upTo}`;
-    const hit = this.shared.get(key);
-    if (hit && this.now() - hit.at < SHARE_MS) return hit.rooms;
-    const rooms = this.read(after, upTo);
-    this.shared.set(key, { at: this.now(), rooms });
-    rooms.catch(() => this.shared.delete(key));
-    while (this.shared.size > MAX_SHARED) this.shared.delete(this.shared.keys().next().value!);
-    return rooms;
+    return this.shared.get(`${after}:${upTo}`, () => this.read(after, upTo));
   }
 
   private async read(after: number, upTo: number): Promise<Map<string, StoredEvent[]>> {

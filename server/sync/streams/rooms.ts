@@ -18,6 +18,7 @@ import { ignoredUsers } from '../../rooms/history-access';
 import { strippedStateAt } from '../../rooms/stripped-state';
 import { pointBefore, streamToken, topologicalToken } from '../../rooms/tokens';
 import type { Visibility } from '../../rooms/visibility';
+import { SharedReads } from '../../shared-reads';
 import { roomKey, userKey, type WakeKey } from '../notifier';
 import type { JoinedRoom, LeftRoom, RoomSummary, SyncBuilder } from '../response';
 import { SyncRoomState, type MemberSelection } from '../room-state';
@@ -51,12 +52,19 @@ interface Requested {
   recent?: Map<string, StoredEvent[]>;
 }
 
+/** Users whose memberships are remembered between their syncs. */
+const REMEMBERED_USERS = 20_000;
+
 export class RoomStream implements SyncStream {
   readonly name = 'rooms' as const;
   private readonly timelines: SyncTimelines;
   private readonly state: SyncRoomState;
   private readonly sentMembers = new SentMembers();
   private readonly recent: RecentEvents;
+  /** Each user's memberships as of a position (see membershipsAt). */
+  private readonly memberships = new Map<string, { position: number; list: UserMembership[] }>();
+  /** The state group a room was in at a stream position: fixed once the position is readable, and asked by every member at once. */
+  private readonly stateGroupsAt = new SharedReads<number | undefined>(3_600_000, 50_000);
 
   constructor(
     private readonly stores: Stores,
@@ -76,7 +84,8 @@ export class RoomStream implements SyncStream {
     const { userId, deviceId } = ctx.requester;
     const since = ctx.since?.rooms;
     const to = ctx.to.rooms;
-    const memberships = await this.membershipsAt(userId, to);
+    const recent = since === undefined ? undefined : await this.recent.byRoom(since, to);
+    const memberships = await this.membershipsAt(userId, to, since, recent);
     const changed = since === undefined ? [] : memberships.filter((m) => m.streamOrdering !== null && m.streamOrdering > since);
     const before = since === undefined ? new Map<string, UserMembership>() : await this.stores.memberships.atPosition(userId, changed.map((m) => m.roomId), since);
     const changedRooms = new Set(changed.map((m) => m.roomId));
@@ -110,8 +119,8 @@ export class RoomStream implements SyncStream {
 
     const requested: Requested = {
       ctx,
-      viewer: { userId, deviceId, ignored: await ignoredUsers(this.stores, userId) },
-      recent: since === undefined ? undefined : await this.recent.byRoom(since, to),
+      viewer: { userId, deviceId, ignored: await ignoredUsers(this.stores, userId), memberships: new Map(memberships.map((m) => [m.roomId, m.membership])) },
+      recent,
     };
     await Promise.all([
       ...plans.map((plan) => this.joinedRoom(requested, plan, out)),
@@ -123,13 +132,27 @@ export class RoomStream implements SyncStream {
   /**
    * The user's membership of each room at stream position `to`: the current
    * state's, unless that event came after `to` (then the one before it).
+   * Remembered between syncs: a list read at position P still holds at `to`
+   * when the user has no membership event in (P, to], which the events of
+   * (since, to] (`recent`, when read) show without a query.
    */
-  private async membershipsAt(userId: string, to: number): Promise<UserMembership[]> {
+  private async membershipsAt(userId: string, to: number, since?: number, recent?: Map<string, StoredEvent[]>): Promise<UserMembership[]> {
+    const kept = this.memberships.get(userId);
+    if (kept && since !== undefined && recent && kept.position >= since && kept.position <= to && !hasMembershipEvent(recent, userId, kept.position)) {
+      return kept.list;
+    }
     const current = await this.stores.memberships.currentOf(userId);
     const tooNew = current.filter((m) => m.streamOrdering !== null && m.streamOrdering > to);
-    if (tooNew.length === 0) return current;
-    const earlier = await this.stores.memberships.atPosition(userId, tooNew.map((m) => m.roomId), to);
-    return current.flatMap((m) => (m.streamOrdering !== null && m.streamOrdering > to ? (earlier.get(m.roomId) ?? []) : [m]));
+    const earlier = tooNew.length === 0 ? new Map<string, UserMembership>() : await this.stores.memberships.atPosition(userId, tooNew.map((m) => m.roomId), to);
+    const list = current.flatMap((m) => (m.streamOrdering !== null && m.streamOrdering > to ? (earlier.get(m.roomId) ?? []) : [m]));
+    this.memberships.delete(userId);
+    this.memberships.set(userId, { position: to, list });
+    if (this.memberships.size > REMEMBERED_USERS) this.memberships.delete(this.memberships.keys().next().value!);
+    return list;
+  }
+
+  private stateGroupAt(roomId: string, stream: number): Promise<number | undefined> {
+    return this.stateGroupsAt.get(`${roomId} ${stream}`, () => this.stores.timeline.stateGroupAt(roomId, stream));
   }
 
   private async joinedRoom(requested: Requested, plan: RoomPlan, out: SyncBuilder): Promise<void> {
@@ -169,7 +192,7 @@ export class RoomStream implements SyncStream {
 
     const first = timeline.events[0];
     const last = timeline.events.at(-1);
-    const groupAtEnd = async () => last?.stateGroupAfter ?? (await this.stores.timeline.stateGroupAt(plan.roomId, plan.upTo));
+    const groupAtEnd = async () => last?.stateGroupAfter ?? (await this.stateGroupAt(plan.roomId, plan.upTo));
     const stateFrom = ctx.useStateAfter ? await groupAtEnd() : (first?.stateGroupBefore ?? (await groupAtEnd()));
     const stateFilter = filter.room.state;
     const lazy = stateFilter.lazyLoadMembers;
@@ -181,7 +204,7 @@ export class RoomStream implements SyncStream {
         ? wanted
         : this.sentMembers.unsent(viewer, plan.roomId, await this.memberEventsIn(stateFrom, wanted));
     }
-    const sinceGroup = plan.wholeState || since === undefined ? undefined : await this.stores.timeline.stateGroupAt(plan.roomId, since);
+    const sinceGroup = plan.wholeState || since === undefined ? undefined : await this.stateGroupAt(plan.roomId, since);
     const stateEvents = plan.wholeState
       ? await this.state.whole(stateFrom, members, stateFilter)
       : await this.state.changes(sinceGroup, stateFrom, members, stateFilter);
@@ -212,10 +235,9 @@ export class RoomStream implements SyncStream {
 
   /** The member events of `users` in the state group. */
   private async memberEventsIn(group: number, users: ReadonlySet<string>): Promise<Map<string, string>> {
-    const state = await this.stores.stateGroups.read(group);
     const events = new Map<string, string>();
     for (const userId of users) {
-      const id = state.get(stateTuple('m.room.member', userId));
+      const id = await this.stores.stateGroups.entry(group, stateTuple('m.room.member', userId));
       if (id !== undefined) events.set(userId, id);
     }
     return events;
@@ -234,4 +256,14 @@ export class RoomStream implements SyncStream {
       'm.invited_member_count': counts.get('invite') ?? 0,
     };
   }
+}
+
+/** Whether `recent` holds a membership event of the user after stream position `after`. */
+function hasMembershipEvent(recent: Map<string, StoredEvent[]>, userId: string, after: number): boolean {
+  for (const events of recent.values()) {
+    for (const stored of events) {
+      if (stored.streamOrdering! > after && stored.event.pdu.type === 'm.room.member' && stored.event.pdu.state_key === userId) return true;
+    }
+  }
+  return false;
 }
