@@ -198,6 +198,10 @@ describe('device lists', () => {
 
     const empty = await server.request('GET', `${V3}/keys/changes?from=${to}&to=${to}`, { token: bob.accessToken });
     assert.deepEqual(empty.body, { changed: [], left: [] });
+    const future = 's9007199254740991_9007199254740991_0_0_0_0_9007199254740991_0';
+    const ahead = await server.request('GET', `${V3}/keys/changes?from=${future}&to=${future}`, { token: bob.accessToken });
+    assert.equal(ahead.status, 200, JSON.stringify(ahead.body));
+    assert.deepEqual(ahead.body, { changed: [], left: [] });
     // Bob leaving the room is news about everyone in it.
     const beforeLeave = await token(bob);
     await leave(bob, room);

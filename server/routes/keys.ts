@@ -50,9 +50,9 @@ export function keyRoutes(s: Services): Route<any>[] {
       method: 'GET',
       path: `${V3}/keys/changes`,
       handler: async ({ requester, query }) => {
-        const from = syncTokenParam('from', query.from);
         // `to` is the client's latest next_batch; a token from the future reads as now.
         const to = earlier(syncTokenParam('to', query.to), await s.sync.current());
+        const from = earlier(syncTokenParam('from', query.from), to);
         const joined = new Set(await s.stores.memberships.roomsOf(requester.userId, ['join']));
         const { changed, left } = await deviceLists.delta(requester.userId, from, to, { joined });
         return { changed: [...changed], left: [...left] };
