@@ -116,6 +116,21 @@ describe('device lists', () => {
     }
   });
 
+  it('tells room mates when a password change logs devices out, and when an account is deactivated', async () => {
+    const gina = await createUser(server, 'gina');
+    await join(server, bob, await createRoom(server, gina, { preset: 'public_chat' }));
+    await signIn(gina, 'OTHERDEVICE');
+    let since = await token(bob);
+    const changed = await post(gina, '/account/password', { new_password: 'new-password-1', logout_devices: true, auth: passwordAuth(gina) });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.deepEqual(await lists(bob, since), { changed: [gina.userId], left: [] });
+
+    since = await token(bob);
+    const deactivated = await post(gina, '/account/deactivate', { auth: { ...passwordAuth(gina), password: 'new-password-1' } });
+    assert.equal(deactivated.status, 200, JSON.stringify(deactivated.body));
+    assert.ok((await lists(bob, since)).changed.includes(gina.userId));
+  });
+
   it('records no change for uploads that change nothing', async () => {
     const tablet = await signIn(alice, 'TABLET');
     const keys = deviceKeys(tablet);
