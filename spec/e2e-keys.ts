@@ -10,8 +10,6 @@ export type JsonObject = Record<string, unknown>;
 
 export type CrossSigningUsage = 'master' | 'self_signing' | 'user_signing';
 
-export const CROSS_SIGNING_USAGES: readonly CrossSigningUsage[] = ['master', 'self_signing', 'user_signing'];
-
 /** A signature to add to a signed object's `signatures`. */
 export interface ExtraSignature {
   signerUserId: string;
@@ -32,7 +30,7 @@ export function splitKeyId(id: string): { algorithm: string; keyId: string } | n
 export const keyJson = (value: unknown): string => canonicalJson(value, LENIENT);
 
 /** `value` without `signatures` and `unsigned`: what a signature covers. */
-export function signedPart(value: unknown): unknown {
+function signedPart(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const { signatures: _signatures, unsigned: _unsigned, ...rest } = value as JsonObject;
   return rest;

@@ -9,7 +9,7 @@ import { compileSchema } from '../validate';
 import { authDataSchema, type AuthData } from './uia';
 
 /** Identifiers and key IDs are stored in 255-character columns. */
-export const MAX_KEY_NAME_LENGTH = 255;
+const MAX_KEY_NAME_LENGTH = 255;
 
 const names = { maxLength: MAX_KEY_NAME_LENGTH };
 const safeCount = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
