@@ -9,7 +9,8 @@ export type ErrCode =
   | 'M_USER_IN_USE' | 'M_INVALID_USERNAME' | 'M_EXCLUSIVE' | 'M_WEAK_PASSWORD'
   | 'M_THREEPID_NOT_FOUND' | 'M_THREEPID_AUTH_FAILED' | 'M_UNSUPPORTED_ROOM_VERSION'
   | 'M_ROOM_IN_USE'
-  | 'M_UNABLE_TO_GRANT_JOIN';
+  | 'M_UNABLE_TO_GRANT_JOIN'
+  | 'M_INVALID_SIGNATURE' | 'M_WRONG_ROOM_KEYS_VERSION';
 
 export class MatrixError extends Error {
   constructor(

@@ -40,16 +40,18 @@ export class DeviceStore {
     return row && fromRaw(row);
   }
 
-  /** Creates the device unless it exists; an existing device keeps its display name. */
-  async createIfMissing(userId: string, deviceId: string, displayName: string | undefined, nowMs: number, trx: Db = this.db): Promise<void> {
-    await trx('devices')
+  /** Creates the device unless it exists (an existing device keeps its display name); returns whether it was created. */
+  async createIfMissing(userId: string, deviceId: string, displayName: string | undefined, nowMs: number, trx: Db = this.db): Promise<boolean> {
+    const created = await trx('devices')
       .insert({ user_id: userId, device_id: deviceId, display_name: displayName ?? null, created_ts: nowMs })
       .onConflict(['user_id', 'device_id'])
-      .ignore();
+      .ignore()
+      .returning('device_id');
+    return created.length > 0;
   }
 
-  async setDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean> {
-    return (await this.db('devices').where({ user_id: userId, device_id: deviceId }).update({ display_name: displayName })) > 0;
+  async setDisplayName(userId: string, deviceId: string, displayName: string | null, trx: Db = this.db): Promise<boolean> {
+    return (await trx('devices').where({ user_id: userId, device_id: deviceId }).update({ display_name: displayName })) > 0;
   }
 
   async touch(userId: string, deviceId: string, seen: { ip: string; ts: number; userAgent?: string }): Promise<void> {
@@ -58,13 +60,13 @@ export class DeviceStore {
       .update({ last_seen_ip: seen.ip, last_seen_ts: seen.ts, last_seen_user_agent: seen.userAgent?.slice(0, 512) ?? null });
   }
 
-  /** Deletes devices and, by cascade, their access and refresh tokens. */
-  async delete(userId: string, deviceIds: string[], trx: Db = this.db): Promise<void> {
-    if (deviceIds.length === 0) return;
-    await trx('devices').where({ user_id: userId }).whereIn('device_id', deviceIds).delete();
+  /** Deletes devices and, by cascade, their access and refresh tokens and their keys; returns how many went. */
+  async delete(userId: string, deviceIds: string[], trx: Db = this.db): Promise<number> {
+    if (deviceIds.length === 0) return 0;
+    return trx('devices').where({ user_id: userId }).whereIn('device_id', deviceIds).delete();
   }
 
-  async deleteAll(userId: string, trx: Db = this.db): Promise<void> {
-    await trx('devices').where({ user_id: userId }).delete();
+  async deleteAll(userId: string, trx: Db = this.db): Promise<number> {
+    return trx('devices').where({ user_id: userId }).delete();
   }
 }

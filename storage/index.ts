@@ -1,12 +1,17 @@
 /** Every store, over one database handle. */
 import { AccountDataStore } from './account-data';
+import { CrossSigningStore } from './cross-signing';
 import type { Db } from './db';
+import { DeviceKeyStore } from './device-keys';
+import { DeviceListChangeStore } from './device-list-changes';
 import { DeviceStore } from './devices';
 import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
 import { FilterStore } from './filters';
 import { ForgottenRoomStore } from './forgotten-rooms';
+import { KeyBackupStore } from './key-backup';
 import { MembershipStore } from './memberships';
+import { OneTimeKeyStore } from './one-time-keys';
 import { ProfileStore } from './profiles';
 import { RegistrationTokenStore } from './registration-tokens';
 import { RelationStore } from './relations';
@@ -45,6 +50,11 @@ export interface Stores {
   roomDirectory: RoomDirectoryStore;
   reports: ReportStore;
   forgottenRooms: ForgottenRoomStore;
+  deviceKeys: DeviceKeyStore;
+  oneTimeKeys: OneTimeKeyStore;
+  crossSigning: CrossSigningStore;
+  deviceListChanges: DeviceListChangeStore;
+  keyBackups: KeyBackupStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -73,5 +83,10 @@ export function createStores(db: Db): Stores {
     roomDirectory: new RoomDirectoryStore(db),
     reports: new ReportStore(db),
     forgottenRooms: new ForgottenRoomStore(db),
+    deviceKeys: new DeviceKeyStore(db),
+    oneTimeKeys: new OneTimeKeyStore(db),
+    crossSigning: new CrossSigningStore(db),
+    deviceListChanges: new DeviceListChangeStore(db),
+    keyBackups: new KeyBackupStore(db),
   };
 }

@@ -25,6 +25,11 @@ const noSuchDevice = () => notFound('No such device');
 
 export function deviceRoutes(s: Services): Route<any>[] {
   const { devices } = s.stores;
+  /** Deletes devices (their keys go with them) and records the device list change in the same transaction. */
+  const deleteDevices = (userId: string, deviceIds: string[]) =>
+    s.stores.db.transaction(async (trx) => {
+      if ((await devices.delete(userId, deviceIds, trx)) > 0) await s.e2ee.deviceLists.changed(userId, trx);
+    });
   return [
     authed({
       method: 'GET',
@@ -50,7 +55,11 @@ export function deviceRoutes(s: Services): Route<any>[] {
       handler: async ({ params, body, requester }) => {
         const found = body.display_name === undefined
           ? (await devices.get(requester.userId, params.deviceId)) !== undefined
-          : await devices.setDisplayName(requester.userId, params.deviceId, body.display_name);
+          : await s.stores.db.transaction(async (trx) => {
+            const renamed = await devices.setDisplayName(requester.userId, params.deviceId, body.display_name!, trx);
+            if (renamed) await s.e2ee.deviceLists.changed(requester.userId, trx);
+            return renamed;
+          });
         if (!found) throw noSuchDevice();
         return {};
       },
@@ -63,7 +72,7 @@ export function deviceRoutes(s: Services): Route<any>[] {
       handler: async ({ params, body, requester }) => {
         const path = `${V3}/devices/${encodeURIComponent(params.deviceId)}`;
         await s.uia.authenticate({ method: 'DELETE', path, requester, body }, [[PASSWORD]]);
-        await devices.delete(requester.userId, [params.deviceId]);
+        await deleteDevices(requester.userId, [params.deviceId]);
         return {};
       },
     }),
@@ -73,7 +82,7 @@ export function deviceRoutes(s: Services): Route<any>[] {
       body: deleteDevicesBody,
       handler: async ({ body, requester }) => {
         const auth = await s.uia.authenticate({ method: 'POST', path: `${V3}/delete_devices`, requester, body }, [[PASSWORD]]);
-        await devices.delete(requester.userId, auth.body.devices);
+        await deleteDevices(requester.userId, auth.body.devices);
         return {};
       },
     }),

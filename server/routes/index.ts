@@ -9,10 +9,12 @@ import { directoryRoutes } from './directory';
 import { discoveryRoutes } from './discovery';
 import { filterRoutes } from './filter';
 import { forgetRoutes } from './forget';
+import { keyRoutes } from './keys';
 import { profileRoutes } from './profile';
 import { registerRoutes } from './register';
 import { relationRoutes } from './relations';
 import { reportRoutes } from './reports';
+import { roomKeyRoutes } from './room-keys';
 import { roomRoutes } from './rooms';
 import { sessionRoutes } from './session';
 import { synapseAdminRoutes } from './synapse-admin';
@@ -40,5 +42,7 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...forgetRoutes(s),
     ...upgradeRoutes(s),
     ...syncRoutes(s),
+    ...keyRoutes(s),
+    ...roomKeyRoutes(s),
   ];
 }

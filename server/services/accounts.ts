@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { MatrixError } from '../../spec/errors';
 import { isValidLocalpart, MAX_ID_BYTES, parseUserId, userId as makeUserId, userIdLength } from '../../spec/identifiers';
 import type { Stores } from '../../storage';
+import type { Db } from '../../storage/db';
 import type { Config } from '../config/schema';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords';
 import type { IssuedSession, Sessions } from './sessions';
@@ -34,13 +35,22 @@ export interface LoginResult extends IssuedSession {
 
 export const newDeviceId = () => randomBytes(6).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X');
 
+/** Told, inside the transaction, that a user's set of devices changed (a device list change, docs/e2ee.md). */
+export type DevicesChangedHook = (userId: string, trx: Db) => Promise<void>;
+
 export class Accounts {
+  private devicesChanged: DevicesChangedHook = async () => {};
+
   constructor(
     private readonly stores: Stores,
     private readonly sessions: Sessions,
     private readonly config: Config,
     private readonly now: () => number = Date.now,
   ) {}
+
+  onDevicesChanged(hook: DevicesChangedHook): void {
+    this.devicesChanged = hook;
+  }
 
   /** The user ID a requested username maps to: lower-cased, on this server. */
   userIdFor(username: string): string {
@@ -153,7 +163,7 @@ export class Accounts {
     await this.stores.db.transaction(async (trx) => {
       await this.stores.users.setPasswordHash(userId, passwordHash, trx);
       if (!options.logoutDevices) return;
-      await this.stores.devices.delete(userId, others, trx);
+      if ((await this.stores.devices.delete(userId, others, trx)) > 0) await this.devicesChanged(userId, trx);
       // Also catches tokens of a device signed in since the list was read.
       await this.stores.tokens.deleteForUser(userId, options.keep, trx);
     });
@@ -166,7 +176,7 @@ export class Accounts {
   async deactivate(userId: string): Promise<void> {
     await this.stores.db.transaction(async (trx) => {
       await this.stores.users.markDeactivated(userId, trx);
-      await this.stores.devices.deleteAll(userId, trx);
+      if ((await this.stores.devices.deleteAll(userId, trx)) > 0) await this.devicesChanged(userId, trx);
       await this.stores.profiles.clear(userId, trx);
       await this.stores.accountData.deleteAll(userId, trx);
     });
@@ -182,7 +192,7 @@ export class Accounts {
   ): Promise<LoginResult> {
     const deviceId = device.deviceId ?? newDeviceId();
     return this.stores.db.transaction(async (trx) => {
-      await this.stores.devices.createIfMissing(userId, deviceId, device.displayName, this.now(), trx);
+      if (await this.stores.devices.createIfMissing(userId, deviceId, device.displayName, this.now(), trx)) await this.devicesChanged(userId, trx);
       const session = await this.sessions.issue(userId, deviceId, device.refreshable ?? false, trx);
       return { user_id: userId, device_id: deviceId, ...session };
     });

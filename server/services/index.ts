@@ -4,6 +4,7 @@ import { signingKeyPair } from '../../spec/signing';
 import { parseSigningKey } from '../../spec/signing-key';
 import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
+import { createE2ee, type E2ee } from '../e2ee';
 import { EventBus } from '../rooms/event-bus';
 import { EventSender } from '../rooms/event-sender';
 import { HistoryAccess } from '../rooms/history-access';
@@ -12,6 +13,7 @@ import { Rooms } from '../rooms/rooms';
 import { Timeline } from '../rooms/timeline';
 import { Notifier } from '../sync/notifier';
 import { AccountDataStream } from '../sync/streams/account-data';
+import { DeviceListStream } from '../sync/streams/device-lists';
 import { RoomStream, wakeKeysOf } from '../sync/streams/rooms';
 import { Sync } from '../sync/sync';
 import { AccountData } from './account-data';
@@ -41,6 +43,8 @@ export interface Services {
   notifier: Notifier;
   sync: Sync;
   accountData: AccountData;
+  /** End-to-end encryption: keys, cross-signing, key backups, device lists. */
+  e2ee: E2ee;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -60,5 +64,8 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const sync = new Sync(stores, notifier, new RoomStream(stores, rooms.visibility, rooms.clientEvents));
   sync.register(new AccountDataStream(stores));
   const accountData = new AccountData(stores, notifier);
-  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData };
+  const e2ee = createE2ee(stores, notifier, uia, config.server_name);
+  sync.register(new DeviceListStream(stores, e2ee.deviceLists, e2ee.keys));
+  accounts.onDevicesChanged((userId, trx) => e2ee.deviceLists.changed(userId, trx));
+  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData, e2ee };
 }
