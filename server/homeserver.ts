@@ -76,11 +76,11 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
       }
       return bound;
     },
-    stop: () => stop(servers, db),
+    stop: () => stop(servers, services, db),
   };
 }
 
-async function stop(servers: http.Server[], db: Db): Promise<void> {
+async function stop(servers: http.Server[], services: Services, db: Db): Promise<void> {
   await Promise.all(
     servers.map(
       (server) =>
@@ -90,5 +90,6 @@ async function stop(servers: http.Server[], db: Db): Promise<void> {
         }),
     ),
   );
+  await services.close();
   await db.destroy();
 }

@@ -1,12 +1,14 @@
 /** Every store, over one database handle. */
 import { AccountDataStore } from './account-data';
 import type { Db } from './db';
+import { DeviceInboxStore } from './device-inbox';
 import { DeviceStore } from './devices';
 import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
 import { FilterStore } from './filters';
 import { ForgottenRoomStore } from './forgotten-rooms';
 import { MembershipStore } from './memberships';
+import { PresenceStore } from './presence';
 import { ProfileStore } from './profiles';
 import { RegistrationTokenStore } from './registration-tokens';
 import { RelationStore } from './relations';
@@ -45,6 +47,8 @@ export interface Stores {
   roomDirectory: RoomDirectoryStore;
   reports: ReportStore;
   forgottenRooms: ForgottenRoomStore;
+  presence: PresenceStore;
+  deviceInbox: DeviceInboxStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -73,5 +77,7 @@ export function createStores(db: Db): Stores {
     roomDirectory: new RoomDirectoryStore(db),
     reports: new ReportStore(db),
     forgottenRooms: new ForgottenRoomStore(db),
+    presence: new PresenceStore(db),
+    deviceInbox: new DeviceInboxStore(db),
   };
 }

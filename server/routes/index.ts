@@ -9,6 +9,7 @@ import { directoryRoutes } from './directory';
 import { discoveryRoutes } from './discovery';
 import { filterRoutes } from './filter';
 import { forgetRoutes } from './forget';
+import { presenceRoutes } from './presence';
 import { profileRoutes } from './profile';
 import { registerRoutes } from './register';
 import { relationRoutes } from './relations';
@@ -17,7 +18,10 @@ import { roomRoutes } from './rooms';
 import { sessionRoutes } from './session';
 import { synapseAdminRoutes } from './synapse-admin';
 import { syncRoutes } from './sync';
+import { tagRoutes } from './tags';
 import { timelineRoutes } from './timeline';
+import { toDeviceRoutes } from './to-device';
+import { typingRoutes } from './typing';
 import { upgradeRoutes } from './upgrade';
 
 export function clientRoutes(s: Services): Route<any>[] {
@@ -40,5 +44,9 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...forgetRoutes(s),
     ...upgradeRoutes(s),
     ...syncRoutes(s),
+    ...typingRoutes(s),
+    ...presenceRoutes(s),
+    ...toDeviceRoutes(s),
+    ...tagRoutes(s),
   ];
 }

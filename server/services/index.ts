@@ -5,6 +5,7 @@ import { parseSigningKey } from '../../spec/signing-key';
 import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
 import { EventBus } from '../rooms/event-bus';
+import { Presence } from '../presence/presence';
 import { EventSender } from '../rooms/event-sender';
 import { HistoryAccess } from '../rooms/history-access';
 import { Relations } from '../rooms/relations';
@@ -12,8 +13,14 @@ import { Rooms } from '../rooms/rooms';
 import { Timeline } from '../rooms/timeline';
 import { Notifier } from '../sync/notifier';
 import { AccountDataStream } from '../sync/streams/account-data';
+import { PresenceStream } from '../sync/streams/presence';
 import { RoomStream, wakeKeysOf } from '../sync/streams/rooms';
+import { ToDeviceStream } from '../sync/streams/to-device';
+import { TypingStream } from '../sync/streams/typing';
 import { Sync } from '../sync/sync';
+import { Tags } from '../tags/tags';
+import { ToDevice } from '../to-device/to-device';
+import { Typing } from '../typing/typing';
 import { AccountData } from './account-data';
 import { Accounts } from './accounts';
 import { Filters } from './filters';
@@ -41,6 +48,12 @@ export interface Services {
   notifier: Notifier;
   sync: Sync;
   accountData: AccountData;
+  typing: Typing;
+  presence: Presence;
+  toDevice: ToDevice;
+  tags: Tags;
+  /** Stops timers and background work; the homeserver calls it before closing the database. */
+  close(): Promise<void>;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -60,5 +73,24 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const sync = new Sync(stores, notifier, new RoomStream(stores));
   sync.register(new AccountDataStream(stores));
   const accountData = new AccountData(stores, notifier);
-  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData };
+  const typing = new Typing(stores, notifier);
+  events.subscribe((persisted) => typing.onEvent(persisted));
+  sync.register(new TypingStream(typing));
+  const presence = new Presence(stores, notifier, config, log);
+  if (presence.enabled) {
+    sync.register(new PresenceStream(stores, presence));
+    sync.onActivity((requester, setPresence) => presence.syncing(requester.userId, setPresence));
+    events.subscribe((persisted) => presence.eventSent(persisted.event.pdu.sender));
+  }
+  const toDevice = new ToDevice(stores, notifier, config.server_name);
+  sync.register(new ToDeviceStream(stores));
+  const tags = new Tags(accountData);
+  const close = async () => {
+    typing.close();
+    await presence.close();
+  };
+  return {
+    config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData,
+    typing, presence, toDevice, tags, close,
+  };
 }
