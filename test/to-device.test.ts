@@ -119,13 +119,19 @@ describe('send-to-device messaging', () => {
   it('sends at most 100 per response, and the rest at once in the next', async () => {
     const device = await newDevice(alice);
     const { next_batch: before } = await sync(device);
-    for (let n = 0; n < 150; n++) await send(bob, { [alice.userId]: { [device.deviceId]: { n } } });
+    // Ten senders at a time (the order within a batch is the order of arrival, tested above).
+    for (let batch = 0; batch < 15; batch++) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => send(bob, { [alice.userId]: { [device.deviceId]: { n: batch * 10 + i } } })));
+    }
+    const sorted = (body: any) => contents(body).map((content) => content.n as number).sort((a, b) => a - b);
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
+    // Each batch of ten arrived after the one before, so the first hundred are batches 0 to 9.
     const first = await sync(device, { since: before });
-    assert.deepEqual(contents(first), Array.from({ length: 100 }, (_, n) => ({ n })));
+    assert.deepEqual(sorted(first), range(0, 100));
     // Not `timeout`'s worth of waiting: the rest are already there.
     const second = await sync(device, { since: first.next_batch, timeout: 30000 });
-    assert.deepEqual(contents(second), Array.from({ length: 50 }, (_, n) => ({ n: n + 100 })));
+    assert.deepEqual(sorted(second), range(100, 150));
     assert.ok(parseSyncToken(second.next_batch).to_device > parseSyncToken(first.next_batch).to_device);
     assert.deepEqual(contents(await sync(device, { since: second.next_batch })), []);
     assert.equal(await queued(device), 0);
