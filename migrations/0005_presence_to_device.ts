@@ -3,10 +3,11 @@ import type { Knex } from 'knex';
 
 export async function up(db: Knex): Promise<void> {
   // One row per user who has ever had a presence; every change that clients
-  // must hear about moves the row to a new, higher stream_id.
+  // must hear about moves the row to a new, higher stream_id. No foreign key to
+  // users: other servers' users will have their presence here too (federation).
   await db.schema.createTable('presence', (t) => {
     t.increments('stream_id').primary();
-    t.string('user_id', 255).notNullable().unique().references('user_id').inTable('users').onDelete('CASCADE');
+    t.string('user_id', 255).notNullable().unique();
     t.string('state', 16).notNullable();
     t.text('status_msg').nullable();
     t.bigInteger('last_active_ts').notNullable();

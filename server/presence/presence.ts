@@ -240,7 +240,7 @@ export class Presence {
   private async adoptStored(): Promise<void> {
     const now = this.now();
     for (const row of await this.stores.presence.notOffline()) {
-      if (this.tracked.has(row.userId)) continue;
+      if (this.tracked.has(row.userId) || !this.isLocal(row.userId)) continue;
       const fields: PresenceFields = { state: row.state, statusMsg: row.statusMsg, lastActiveTs: row.lastActiveTs, currentlyActive: row.currentlyActive };
       this.tracked.set(row.userId, { fields, storedActiveTs: row.lastActiveTs, syncing: 0, seenTs: now, queue: Promise.resolve(), busy: 0 });
     }
