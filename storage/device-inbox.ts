@@ -84,8 +84,8 @@ export class DeviceInboxStore {
     // moves them past its last position once it commits (inner track).
     await this.stream.track(
       trx,
-      () => this.stream.track(trx, insert, (positions) => Math.max(...positions)),
-      (positions) => Math.min(...positions),
+      () => this.stream.track(trx, insert, (positions) => positions.reduce((a, b) => Math.max(a, b))),
+      (positions) => positions.reduce((a, b) => Math.min(a, b)),
     );
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { deviceKey, userKey, type WakeKey } from '../server/sync/notifier';
 import { parseSyncToken } from '../server/sync/token';
+import { isPostgresDb } from '../storage/transactions';
 import { enc } from './helpers/rooms';
 import { createUser, expectError, startServer, type TestServer, type TestUser } from './helpers/server';
 
@@ -159,6 +160,26 @@ describe('send-to-device messaging', () => {
     } finally {
       stopListening();
     }
+  });
+
+  it('keeps readers below messages whose transaction is still open', async () => {
+    const { db, deviceInbox } = server.hs.services.stores;
+    const device = await newDevice(alice);
+    const message = { userId: alice.userId, deviceId: device.deviceId, content: {} };
+    const before = await deviceInbox.latestPosition();
+    const whileOpen: number[] = [];
+    await db.transaction(async (trx) => {
+      await deviceInbox.enqueue(trx, bob.userId, 'org.example.slow', [message, message]);
+      whileOpen.push(await deviceInbox.latestPosition());
+      // PostgreSQL lets a later writer commit first; SQLite has one writer at a time.
+      if (isPostgresDb(db)) {
+        await deviceInbox.enqueue(db, bob.userId, 'org.example.fast', [message]);
+        whileOpen.push(await deviceInbox.latestPosition());
+      }
+    });
+    assert.deepEqual(whileOpen, whileOpen.map(() => before));
+    const all = await deviceInbox.pending(alice.userId, device.deviceId, before, await deviceInbox.latestPosition(), 10);
+    assert.equal(all.length, isPostgresDb(db) ? 3 : 2);
   });
 
   it("deletes a device's queue with the device", async () => {

@@ -11,6 +11,7 @@ import type { PresenceRow } from '../../../storage/presence';
 import type { Presence } from '../../presence/presence';
 import type { SyncBuilder } from '../response';
 import type { SyncContext, SyncStream } from '../stream';
+import type { Positions } from '../token';
 
 export class PresenceStream implements SyncStream {
   readonly name = 'presence' as const;
@@ -26,10 +27,7 @@ export class PresenceStream implements SyncStream {
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {
     const to = ctx.to[this.name];
-    const rows =
-      ctx.since === undefined
-        ? await this.stores.presence.notOfflineVisibleTo(ctx.requester.userId, to)
-        : [...(await this.newRoomMates(ctx, ctx.since)), ...(await this.stores.presence.changesVisibleTo(ctx.requester.userId, ctx.since[this.name], to))];
+    const rows = ctx.since === undefined ? await this.stores.presence.notOfflineVisibleTo(ctx.requester.userId, to) : await this.changes(ctx, ctx.since);
     const events = dedupe(rows)
       .map((row) => this.presence.eventOf(row))
       .filter((event) => eventAllowed(ctx.filter.presence, event));
@@ -37,12 +35,19 @@ export class PresenceStream implements SyncStream {
     out.presence.push(...(limit === undefined ? events : events.slice(-limit)));
   }
 
+  /** Changes in (since, to], after what newly shared rooms bring. */
+  private async changes(ctx: SyncContext, since: Positions): Promise<PresenceRow[]> {
+    const to = ctx.to[this.name];
+    const changed = since[this.name] < to ? await this.stores.presence.changesVisibleTo(ctx.requester.userId, since[this.name], to) : [];
+    return [...(await this.newRoomMates(ctx, since)), ...changed];
+  }
+
   /**
    * The current presence (not offline) of the members of rooms the requester
    * newly joined and of users who joined the requester's rooms in (since, to]
    * of the room stream: they had no reason to be sent before.
    */
-  private async newRoomMates(ctx: SyncContext, since: SyncContext['to']): Promise<PresenceRow[]> {
+  private async newRoomMates(ctx: SyncContext, since: Positions): Promise<PresenceRow[]> {
     const to = ctx.to[this.name];
     const joiners = new Set<string>();
     if (since.rooms < ctx.to.rooms) {

@@ -31,6 +31,7 @@ export class ToDeviceStream implements SyncStream {
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {
     const { userId, deviceId } = ctx.requester;
     const after = ctx.since?.[this.name] ?? 0;
+    if (after >= ctx.to[this.name]) return;
     const messages = await this.stores.deviceInbox.pending(userId, deviceId, after, ctx.to[this.name], MAX_TO_DEVICE_PER_SYNC + 1);
     const sent = messages.slice(0, MAX_TO_DEVICE_PER_SYNC);
     if (messages.length > sent.length) out.stopStreamAt(this.name, sent[sent.length - 1].streamId);
