@@ -4,6 +4,7 @@ import * as accounts from './0001_accounts';
 import * as rooms from './0002_rooms';
 import * as roomClient from './0003_room_client';
 import * as relations from './0004_relations';
+import * as presenceToDevice from './0005_presence_to_device';
 import * as e2ee from './0006_e2ee';
 import * as sync from './0008_sync';
 
@@ -22,6 +23,7 @@ export const migrations: Migration[] = [
   { name: '0002_rooms', up: rooms.up, down: forwardOnly },
   { name: '0003_room_client', up: roomClient.up, down: forwardOnly },
   { name: '0004_relations', up: relations.up, down: forwardOnly },
+  { name: '0005_presence_to_device', up: presenceToDevice.up, down: forwardOnly },
   { name: '0006_e2ee', up: e2ee.up, down: forwardOnly },
   { name: '0008_sync', up: sync.up, down: forwardOnly },
 ];

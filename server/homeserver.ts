@@ -93,20 +93,26 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
     stop: () => {
       services.notifier.close();
       for (const socket of sockets) socket.close();
-      return stop(servers, db);
+      return stop(servers, services, db);
     },
   };
 }
 
-async function stop(servers: http.Server[], db: Db): Promise<void> {
+async function stop(servers: http.Server[], services: Services, db: Db): Promise<void> {
   await Promise.all(
     servers.map(
       (server) =>
         new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          // Connections go as soon as they fall idle: in-flight requests finish, keep-alive does not hold the stop.
+          const reaper = setInterval(() => server.closeIdleConnections(), 50);
+          server.close(() => {
+            clearInterval(reaper);
+            resolve();
+          });
           server.closeIdleConnections();
         }),
     ),
   );
+  await services.close();
   await db.destroy();
 }

@@ -4,6 +4,7 @@ import { CrossSigningStore } from './cross-signing';
 import type { Db } from './db';
 import { DeviceKeyStore } from './device-keys';
 import { DeviceListChangeStore } from './device-list-changes';
+import { DeviceInboxStore } from './device-inbox';
 import { DeviceStore } from './devices';
 import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
@@ -12,6 +13,7 @@ import { ForgottenRoomStore } from './forgotten-rooms';
 import { KeyBackupStore } from './key-backup';
 import { MembershipStore } from './memberships';
 import { OneTimeKeyStore } from './one-time-keys';
+import { PresenceStore } from './presence';
 import { ProfileStore } from './profiles';
 import { RegistrationTokenStore } from './registration-tokens';
 import { RelationStore } from './relations';
@@ -55,6 +57,8 @@ export interface Stores {
   crossSigning: CrossSigningStore;
   deviceListChanges: DeviceListChangeStore;
   keyBackups: KeyBackupStore;
+  presence: PresenceStore;
+  deviceInbox: DeviceInboxStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -88,5 +92,7 @@ export function createStores(db: Db): Stores {
     crossSigning: new CrossSigningStore(db),
     deviceListChanges: new DeviceListChangeStore(db),
     keyBackups: new KeyBackupStore(db),
+    presence: new PresenceStore(db),
+    deviceInbox: new DeviceInboxStore(db),
   };
 }

@@ -187,5 +187,17 @@ room_directory:
   publish: ${d('room_directory.publish')}
   # Whether listing the directory with GET /publicRooms needs an access token.
   require_auth_for_public_rooms: ${d('room_directory.require_auth_for_public_rooms')}
+
+# Presence: whether users are online, idle (unavailable) or offline, shown to
+# the users they share a room with.
+presence:
+  # Off: clients may still set their presence, but everyone reads as offline.
+  enabled: ${d('presence.enabled')}
+  # An online user with no activity (syncing, sending) for this long, in
+  # milliseconds, becomes unavailable.
+  idle_timeout_ms: ${d('presence.idle_timeout_ms')}
+  # A user whose clients have stopped syncing for this long, in milliseconds,
+  # becomes offline.
+  offline_timeout_ms: ${d('presence.offline_timeout_ms')}
 `;
 }

@@ -62,6 +62,14 @@ export interface Config {
     /** Whether GET /publicRooms needs an access token. */
     require_auth_for_public_rooms: boolean;
   };
+  presence: {
+    /** Off: PUT /presence is accepted and ignored, everyone reads as offline, /sync sends none. */
+    enabled: boolean;
+    /** Online users without activity for this long become unavailable. */
+    idle_timeout_ms: number;
+    /** Users with no sync request for this long (after the last one ended) become offline. */
+    offline_timeout_ms: number;
+  };
 }
 
 const bucket = (per_second: number, burst: number) => ({
@@ -196,6 +204,17 @@ export const configSchema = {
       properties: {
         publish: { type: 'string', enum: ['members_with_power', 'admins_only'], default: 'members_with_power' },
         require_auth_for_public_rooms: { type: 'boolean', default: false },
+      },
+    },
+    presence: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        idle_timeout_ms: { type: 'integer', minimum: 100, default: 5 * 60 * 1000 },
+        offline_timeout_ms: { type: 'integer', minimum: 100, default: 30 * 1000 },
       },
     },
   },

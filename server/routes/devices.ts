@@ -25,11 +25,6 @@ const noSuchDevice = () => notFound('No such device');
 
 export function deviceRoutes(s: Services): Route<any>[] {
   const { devices } = s.stores;
-  /** Deletes devices (their keys go with them) and records the device list change in the same transaction. */
-  const deleteDevices = (userId: string, deviceIds: string[]) =>
-    s.stores.db.transaction(async (trx) => {
-      if ((await devices.delete(userId, deviceIds, trx)) > 0) await s.e2ee.deviceLists.changed(userId, trx);
-    });
   return [
     authed({
       method: 'GET',
@@ -55,11 +50,7 @@ export function deviceRoutes(s: Services): Route<any>[] {
       handler: async ({ params, body, requester }) => {
         const found = body.display_name === undefined
           ? (await devices.get(requester.userId, params.deviceId)) !== undefined
-          : await s.stores.db.transaction(async (trx) => {
-            const renamed = await devices.setDisplayName(requester.userId, params.deviceId, body.display_name!, trx);
-            if (renamed) await s.e2ee.deviceLists.changed(requester.userId, trx);
-            return renamed;
-          });
+          : await s.accounts.renameDevice(requester.userId, params.deviceId, body.display_name);
         if (!found) throw noSuchDevice();
         return {};
       },
@@ -72,7 +63,7 @@ export function deviceRoutes(s: Services): Route<any>[] {
       handler: async ({ params, body, requester }) => {
         const path = `${V3}/devices/${encodeURIComponent(params.deviceId)}`;
         await s.uia.authenticate({ method: 'DELETE', path, requester, body }, [[PASSWORD]]);
-        await deleteDevices(requester.userId, [params.deviceId]);
+        await s.accounts.deleteDevices(requester.userId, [params.deviceId]);
         return {};
       },
     }),
@@ -82,7 +73,7 @@ export function deviceRoutes(s: Services): Route<any>[] {
       body: deleteDevicesBody,
       handler: async ({ body, requester }) => {
         const auth = await s.uia.authenticate({ method: 'POST', path: `${V3}/delete_devices`, requester, body }, [[PASSWORD]]);
-        await deleteDevices(requester.userId, auth.body.devices);
+        await s.accounts.deleteDevices(requester.userId, auth.body.devices);
         return {};
       },
     }),

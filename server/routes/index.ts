@@ -10,6 +10,7 @@ import { discoveryRoutes } from './discovery';
 import { filterRoutes } from './filter';
 import { forgetRoutes } from './forget';
 import { keyRoutes } from './keys';
+import { presenceRoutes } from './presence';
 import { profileRoutes } from './profile';
 import { registerRoutes } from './register';
 import { relationRoutes } from './relations';
@@ -19,7 +20,10 @@ import { roomRoutes } from './rooms';
 import { sessionRoutes } from './session';
 import { synapseAdminRoutes } from './synapse-admin';
 import { syncRoutes } from './sync';
+import { tagRoutes } from './tags';
 import { timelineRoutes } from './timeline';
+import { toDeviceRoutes } from './to-device';
+import { typingRoutes } from './typing';
 import { upgradeRoutes } from './upgrade';
 
 export function clientRoutes(s: Services): Route<any>[] {
@@ -44,5 +48,9 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...syncRoutes(s),
     ...keyRoutes(s),
     ...roomKeyRoutes(s),
+    ...typingRoutes(s),
+    ...presenceRoutes(s),
+    ...toDeviceRoutes(s),
+    ...tagRoutes(s),
   ];
 }

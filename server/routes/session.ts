@@ -54,7 +54,7 @@ export function sessionRoutes(s: Services): Route<any>[] {
       path: `${V3}/logout`,
       guests: true,
       handler: async ({ requester }) => {
-        await s.stores.devices.delete(requester.userId, [requester.deviceId]);
+        await s.accounts.deleteDevices(requester.userId, [requester.deviceId]);
         return {};
       },
     }),
@@ -63,7 +63,7 @@ export function sessionRoutes(s: Services): Route<any>[] {
       path: `${V3}/logout/all`,
       guests: true,
       handler: async ({ requester }) => {
-        await s.stores.devices.deleteAll(requester.userId);
+        await s.accounts.deleteDevices(requester.userId, 'all');
         return {};
       },
     }),

@@ -182,6 +182,23 @@ export class Accounts {
     });
   }
 
+  /** Signs devices out for good (logout, device deletion): their tokens and keys go with them. */
+  async deleteDevices(userId: string, deviceIds: readonly string[] | 'all'): Promise<void> {
+    await this.stores.db.transaction(async (trx) => {
+      const deleted = deviceIds === 'all' ? await this.stores.devices.deleteAll(userId, trx) : await this.stores.devices.delete(userId, [...deviceIds], trx);
+      if (deleted > 0) await this.devicesChanged(userId, trx);
+    });
+  }
+
+  /** Renames a device; false if the user has no such device. */
+  async renameDevice(userId: string, deviceId: string, displayName: string | null): Promise<boolean> {
+    return this.stores.db.transaction(async (trx) => {
+      const renamed = await this.stores.devices.setDisplayName(userId, deviceId, displayName, trx);
+      if (renamed) await this.devicesChanged(userId, trx);
+      return renamed;
+    });
+  }
+
   /**
    * Signs a device in: creates it (or reuses the named one, revoking its old
    * tokens) and mints tokens for it.

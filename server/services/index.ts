@@ -5,6 +5,7 @@ import { parseSigningKey } from '../../spec/signing-key';
 import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
 import { createE2ee, type E2ee } from '../e2ee';
+import { Presence } from '../presence/presence';
 import { EventBus } from '../rooms/event-bus';
 import { EventSender } from '../rooms/event-sender';
 import { HistoryAccess } from '../rooms/history-access';
@@ -14,8 +15,14 @@ import { Timeline } from '../rooms/timeline';
 import { Notifier } from '../sync/notifier';
 import { AccountDataStream } from '../sync/streams/account-data';
 import { DeviceListStream } from '../sync/streams/device-lists';
+import { PresenceStream } from '../sync/streams/presence';
 import { RoomStream, wakeKeysOf } from '../sync/streams/rooms';
+import { ToDeviceStream } from '../sync/streams/to-device';
+import { TypingStream } from '../sync/streams/typing';
 import { Sync } from '../sync/sync';
+import { Tags } from '../tags/tags';
+import { ToDevice } from '../to-device/to-device';
+import { Typing } from '../typing/typing';
 import { AccountData } from './account-data';
 import { Accounts } from './accounts';
 import { Filters } from './filters';
@@ -45,6 +52,12 @@ export interface Services {
   accountData: AccountData;
   /** End-to-end encryption: keys, cross-signing, key backups, device lists. */
   e2ee: E2ee;
+  typing: Typing;
+  presence: Presence;
+  toDevice: ToDevice;
+  tags: Tags;
+  /** Stops timers and background work; the homeserver calls it before closing the database. */
+  close(): Promise<void>;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -67,5 +80,24 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const e2ee = createE2ee(stores, notifier, uia, config.server_name);
   sync.register(new DeviceListStream(stores, e2ee.deviceLists, e2ee.keys));
   accounts.onDevicesChanged((userId, trx) => e2ee.deviceLists.changed(userId, trx));
-  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData, e2ee };
+  const typing = new Typing(stores, notifier);
+  events.subscribe((persisted) => typing.onEvent(persisted));
+  sync.register(new TypingStream(typing));
+  const presence = new Presence(stores, notifier, config, log);
+  if (presence.enabled) {
+    sync.register(new PresenceStream(stores, presence));
+    sync.onActivity((requester, setPresence) => presence.syncing(requester.userId, setPresence));
+    events.subscribe((persisted) => presence.eventSent(persisted.event.pdu.sender));
+  }
+  const toDevice = new ToDevice(stores, notifier, config.server_name);
+  sync.register(new ToDeviceStream(stores));
+  const tags = new Tags(accountData);
+  const close = async () => {
+    typing.close();
+    await presence.close();
+  };
+  return {
+    config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData,
+    e2ee, typing, presence, toDevice, tags, close,
+  };
 }

@@ -67,5 +67,13 @@ export interface UnreadCounter {
   counts(userId: string, roomIds: readonly string[], perThread: boolean): Promise<Map<string, NotificationCountsByRoom>>;
 }
 
-/** Told about every sync request (the presence module marks the user online, or as `set_presence` says). */
-export type SyncActivityListener = (requester: SyncRequester, setPresence: PresenceSetting | undefined) => void | Promise<void>;
+/**
+ * Told about every sync request (the presence module marks the user online, or
+ * as `set_presence` says). It may return a function, called when the request ends.
+ */
+export type SyncActivityListener = (
+  requester: SyncRequester,
+  setPresence: PresenceSetting | undefined,
+) => SyncActivityEnd | Promise<SyncActivityEnd>;
+
+export type SyncActivityEnd = (() => void) | undefined | void;

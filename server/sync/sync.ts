@@ -76,8 +76,20 @@ export class Sync {
   }
 
   async sync(request: SyncRequest): Promise<SyncResult> {
+    const ends: (() => void)[] = [];
+    for (const listener of this.activity) {
+      const end = await listener(request.requester, request.setPresence);
+      if (end) ends.push(end);
+    }
+    try {
+      return await this.respond(request);
+    } finally {
+      for (const end of ends) end();
+    }
+  }
+
+  private async respond(request: SyncRequest): Promise<SyncResult> {
     const { requester } = request;
-    for (const listener of this.activity) await listener(requester, request.setPresence);
     const waits = request.since !== undefined && !request.fullState;
     const deadline = this.now() + (waits ? Math.max(0, request.timeoutMs) : 0);
     if (request.since && request.sinceIsAcknowledged !== false) await this.acknowledge(requester, request.since);
