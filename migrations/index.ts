@@ -4,6 +4,7 @@ import * as accounts from './0001_accounts';
 import * as rooms from './0002_rooms';
 import * as roomClient from './0003_room_client';
 import * as relations from './0004_relations';
+import * as pushReceipts from './0007_push_receipts';
 
 export interface Migration {
   name: string;
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   { name: '0002_rooms', up: rooms.up, down: forwardOnly },
   { name: '0003_room_client', up: roomClient.up, down: forwardOnly },
   { name: '0004_relations', up: relations.up, down: forwardOnly },
+  { name: '0007_push_receipts', up: pushReceipts.up, down: forwardOnly },
 ];

@@ -76,11 +76,12 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
       }
       return bound;
     },
-    stop: () => stop(servers, db),
+    stop: () => stop(servers, db, () => services.push.stop()),
   };
 }
 
-async function stop(servers: http.Server[], db: Db): Promise<void> {
+/** Closes the listeners, then `beforeDb` (work in the background that uses the database), then the database. */
+async function stop(servers: http.Server[], db: Db, beforeDb: () => Promise<void>): Promise<void> {
   await Promise.all(
     servers.map(
       (server) =>
@@ -90,5 +91,6 @@ async function stop(servers: http.Server[], db: Db): Promise<void> {
         }),
     ),
   );
+  await beforeDb();
   await db.destroy();
 }

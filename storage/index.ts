@@ -6,8 +6,13 @@ import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
 import { FilterStore } from './filters';
 import { ForgottenRoomStore } from './forgotten-rooms';
+import { IgnoredUserStore } from './ignored-users';
 import { MembershipStore } from './memberships';
 import { ProfileStore } from './profiles';
+import { PushActionStore } from './push-actions';
+import { PushRuleStore } from './push-rules';
+import { PusherStore } from './pushers';
+import { ReceiptStore } from './receipts';
 import { RegistrationTokenStore } from './registration-tokens';
 import { RelationStore } from './relations';
 import { ReportStore } from './reports';
@@ -45,6 +50,11 @@ export interface Stores {
   roomDirectory: RoomDirectoryStore;
   reports: ReportStore;
   forgottenRooms: ForgottenRoomStore;
+  pushRules: PushRuleStore;
+  pushActions: PushActionStore;
+  pushers: PusherStore;
+  receipts: ReceiptStore;
+  ignoredUsers: IgnoredUserStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -73,5 +83,10 @@ export function createStores(db: Db): Stores {
     roomDirectory: new RoomDirectoryStore(db),
     reports: new ReportStore(db),
     forgottenRooms: new ForgottenRoomStore(db),
+    pushRules: new PushRuleStore(db),
+    pushActions: new PushActionStore(db, rooms),
+    pushers: new PusherStore(db),
+    receipts: new ReceiptStore(db, rooms),
+    ignoredUsers: new IgnoredUserStore(db),
   };
 }

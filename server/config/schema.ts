@@ -62,6 +62,17 @@ export interface Config {
     /** Whether GET /publicRooms needs an access token. */
     require_auth_for_public_rooms: boolean;
   };
+  /** Delivery to push gateways (docs/push.md). */
+  push: {
+    /** How long a push gateway may take to connect, answer and send its body. */
+    gateway_timeout_ms: number;
+    /** The first retry's delay after a failure; each further retry waits twice as long... */
+    retry_initial_ms: number;
+    /** ...but never longer than this. */
+    retry_max_ms: number;
+    /** Attempts at one notification before it is dropped. */
+    max_attempts: number;
+  };
 }
 
 const bucket = (per_second: number, burst: number) => ({
@@ -196,6 +207,18 @@ export const configSchema = {
       properties: {
         publish: { type: 'string', enum: ['members_with_power', 'admins_only'], default: 'members_with_power' },
         require_auth_for_public_rooms: { type: 'boolean', default: false },
+      },
+    },
+    push: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        gateway_timeout_ms: { type: 'integer', minimum: 100, default: 10_000 },
+        retry_initial_ms: { type: 'integer', minimum: 1, default: 1000 },
+        retry_max_ms: { type: 'integer', minimum: 1, default: 10 * 60 * 1000 },
+        max_attempts: { type: 'integer', minimum: 1, default: 10 },
       },
     },
   },

@@ -9,7 +9,11 @@ import { directoryRoutes } from './directory';
 import { discoveryRoutes } from './discovery';
 import { filterRoutes } from './filter';
 import { forgetRoutes } from './forget';
+import { notificationRoutes } from './notifications';
 import { profileRoutes } from './profile';
+import { pushRuleRoutes } from './push-rules';
+import { pusherRoutes } from './pushers';
+import { receiptRoutes } from './receipts';
 import { registerRoutes } from './register';
 import { relationRoutes } from './relations';
 import { reportRoutes } from './reports';
@@ -40,5 +44,9 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...forgetRoutes(s),
     ...upgradeRoutes(s),
     ...syncRoutes(s),
+    ...pushRuleRoutes(s),
+    ...pusherRoutes(s),
+    ...notificationRoutes(s),
+    ...receiptRoutes(s),
   ];
 }

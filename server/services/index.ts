@@ -4,6 +4,8 @@ import { signingKeyPair } from '../../spec/signing';
 import { parseSigningKey } from '../../spec/signing-key';
 import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
+import { Push } from '../push/push';
+import { Receipts } from '../receipts/receipts';
 import { EventBus } from '../rooms/event-bus';
 import { EventSender } from '../rooms/event-sender';
 import { HistoryAccess } from '../rooms/history-access';
@@ -12,6 +14,8 @@ import { Rooms } from '../rooms/rooms';
 import { Timeline } from '../rooms/timeline';
 import { Notifier } from '../sync/notifier';
 import { AccountDataStream } from '../sync/streams/account-data';
+import { PushRulesStream } from '../sync/streams/push-rules';
+import { ReceiptStream } from '../sync/streams/receipts';
 import { RoomStream, wakeKeysOf } from '../sync/streams/rooms';
 import { Sync } from '../sync/sync';
 import { AccountData } from './account-data';
@@ -41,6 +45,10 @@ export interface Services {
   notifier: Notifier;
   sync: Sync;
   accountData: AccountData;
+  /** Push rules, notifications and counts, pushers and push gateways. */
+  push: Push;
+  /** Receipts and read markers. */
+  receipts: Receipts;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -60,5 +68,10 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const sync = new Sync(stores, notifier, new RoomStream(stores));
   sync.register(new AccountDataStream(stores));
   const accountData = new AccountData(stores, notifier);
-  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData };
+  const push = new Push({ config, log, stores, events, notifier, accountData, clientEvents: rooms.clientEvents });
+  sync.register(new PushRulesStream(stores, push.rules));
+  sync.setUnreadCounter(push.notifications);
+  const receipts = new Receipts(stores, notifier, accountData, (userId) => push.delivery.countsChanged(userId));
+  sync.register(new ReceiptStream(stores));
+  return { config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData, push, receipts };
 }

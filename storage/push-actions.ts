@@ -1,0 +1,127 @@
+/**
+ * Notifications: one row per (user, event) that notified the user, written in
+ * the event's own transaction so that counts never lag the timeline. A read
+ * receipt marks the rows it covers as read; unread counts then read only the
+ * unread rows (a partial index holds just those).
+ */
+import type { Db } from './db';
+import type { RoomStore } from './rooms';
+import { batches, listOf } from './transactions';
+
+export interface NewNotification {
+  userId: string;
+  highlight: boolean;
+  /** The matched rule's actions, as JSON. */
+  actionsJson: string;
+}
+
+export interface UnreadCount {
+  roomId: string;
+  threadId: string;
+  notifications: number;
+  highlights: number;
+}
+
+export interface StoredNotification {
+  roomId: string;
+  eventId: string;
+  streamOrdering: number;
+  actions: unknown[];
+  ts: number;
+  read: boolean;
+}
+
+/** Which unread rows a read receipt covers: everything up to its event, or one thread's. */
+export interface ReadUpTo {
+  streamOrdering: number;
+  /** Absent: an unthreaded receipt (all threads). */
+  threadId?: string;
+}
+
+export class PushActionStore {
+  constructor(
+    private readonly db: Db,
+    private readonly rooms: RoomStore,
+  ) {}
+
+  /** Records the users an event notified; call in the event's transaction. */
+  async insert(trx: Db, event: { roomId: string; streamOrdering: number; threadId: string }, rows: readonly NewNotification[], ts: number): Promise<void> {
+    if (rows.length === 0) return;
+    const roomNid = await this.rooms.nid(event.roomId, trx);
+    const records = rows.map((r) => ({
+      user_id: r.userId,
+      room_nid: roomNid,
+      stream_ordering: event.streamOrdering,
+      thread_id: event.threadId,
+      highlight: r.highlight,
+      actions_json: r.actionsJson,
+      ts,
+      read_ts: null,
+    }));
+    for (const batch of batches(records, 500)) await trx('push_actions').insert(batch);
+  }
+
+  /** Marks the user's unread notifications in the room that `upTo` covers as read; returns how many. */
+  async markRead(trx: Db, userId: string, roomId: string, upTo: ReadUpTo, ts: number): Promise<number> {
+    const query = trx('push_actions')
+      .where({ user_id: userId, room_nid: await this.rooms.nid(roomId, trx) })
+      .whereNull('read_ts')
+      .andWhere('stream_ordering', '<=', upTo.streamOrdering);
+    if (upTo.threadId !== undefined) query.andWhere('thread_id', upTo.threadId);
+    return query.update({ read_ts: ts });
+  }
+
+  /** The user's unread notifications in these rooms, by room and thread. */
+  async unreadCounts(userId: string, roomIds: readonly string[]): Promise<UnreadCount[]> {
+    if (roomIds.length === 0) return [];
+    const rows: { room_id: string; thread_id: string; n: number | string; h: number | string }[] = await this.db('push_actions as pa')
+      .join('rooms as r', 'r.nid', 'pa.room_nid')
+      .where('pa.user_id', userId)
+      .whereNull('pa.read_ts')
+      .whereIn('r.room_id', listOf(this.db, roomIds, 'text'))
+      .groupBy('r.room_id', 'pa.thread_id')
+      .select('r.room_id', 'pa.thread_id')
+      .count({ n: '*' })
+      .sum({ h: this.db.raw('case when pa.highlight then 1 else 0 end') });
+    return rows.map((r) => ({ roomId: r.room_id, threadId: r.thread_id, notifications: Number(r.n), highlights: Number(r.h ?? 0) }));
+  }
+
+  /** For push gateways: the user's unread notifications in the rooms they are joined to, and how many are calls. */
+  async badge(userId: string): Promise<{ unread: number; missedCalls: number }> {
+    const joined = this.db('current_state as cs')
+      .join('events as m', 'm.nid', 'cs.event_nid')
+      .where({ 'cs.type': 'm.room.member', 'cs.state_key': userId, 'm.membership': 'join' })
+      .select('cs.room_nid');
+    const row = await this.db('push_actions as pa')
+      .join('events as e', 'e.stream_ordering', 'pa.stream_ordering')
+      .where('pa.user_id', userId)
+      .whereNull('pa.read_ts')
+      .whereIn('pa.room_nid', joined)
+      .count({ n: '*' })
+      .sum({ calls: this.db.raw("case when e.type = 'm.call.invite' then 1 else 0 end") })
+      .first();
+    return { unread: Number(row?.n ?? 0), missedCalls: Number(row?.calls ?? 0) };
+  }
+
+  /** The user's notifications, newest first, before stream ordering `before`. */
+  async page(userId: string, options: { before?: number; limit: number; onlyHighlight: boolean }): Promise<StoredNotification[]> {
+    const query = this.db('push_actions as pa')
+      .join('events as e', 'e.stream_ordering', 'pa.stream_ordering')
+      .join('rooms as r', 'r.nid', 'pa.room_nid')
+      .where('pa.user_id', userId)
+      .orderBy('pa.stream_ordering', 'desc')
+      .limit(options.limit)
+      .select('r.room_id', 'e.event_id', 'pa.stream_ordering', 'pa.actions_json', 'pa.ts', 'pa.read_ts');
+    if (options.before !== undefined) query.andWhere('pa.stream_ordering', '<', options.before);
+    if (options.onlyHighlight) query.andWhereRaw('pa.highlight');
+    const rows: { room_id: string; event_id: string; stream_ordering: number | string; actions_json: string; ts: number | string; read_ts: number | null }[] = await query;
+    return rows.map((r) => ({
+      roomId: r.room_id,
+      eventId: r.event_id,
+      streamOrdering: Number(r.stream_ordering),
+      actions: JSON.parse(r.actions_json),
+      ts: Number(r.ts),
+      read: r.read_ts !== null,
+    }));
+  }
+}
