@@ -6,7 +6,7 @@
  * one batched insert, with the event's thread. Events from a user someone
  * ignores never notify them.
  */
-import { evaluate, type Evaluation } from '../../spec/push/evaluate';
+import { evaluate, type ConditionMemo, type Evaluation } from '../../spec/push/evaluate';
 import type { ConditionContext, PushEvent } from '../../spec/push/conditions';
 import { threadOf } from '../../spec/push/thread';
 import { parseUserId } from '../../spec/identifiers';
@@ -51,6 +51,7 @@ export class PushEvaluator {
     const senderPowerLevel = facts.powerLevels.user(pdu.sender);
     const notificationLevel = (key: string) => facts.powerLevels.notification(key) ?? ROOM_NOTIFICATION_DEFAULT;
     const rulesets = await this.rules.rulesets(recipients, trx);
+    const memo: ConditionMemo = new Map();
     let notified: Notified[] = [];
     recipients.forEach((userId, i) => {
       const ctx: ConditionContext = {
@@ -59,7 +60,7 @@ export class PushEvaluator {
         senderPowerLevel,
         notificationLevel,
       };
-      const evaluation = evaluate(rulesets[i], pushEvent, ctx);
+      const evaluation = evaluate(rulesets[i], pushEvent, ctx, memo);
       if (evaluation?.notify) notified.push({ userId, evaluation });
     });
     if (notified.length === 0) return [];
