@@ -23,7 +23,7 @@ export class PushRulesStream implements SyncStream {
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {
     const { userId } = ctx.requester;
     const filter = ctx.filter.accountData;
-    if (filter.limit === 0 || !eventAllowed(filter, { type: 'm.push_rules' })) return;
+    if (!eventAllowed(filter, { type: 'm.push_rules' })) return;
     if (ctx.since !== undefined) {
       const [after, upTo] = [ctx.since[this.name], ctx.to[this.name]];
       if (after >= upTo || !(await this.stores.pushRules.changedIn(userId, after, upTo))) return;

@@ -35,7 +35,6 @@ export class ReceiptStream implements SyncStream {
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {
     const { userId } = ctx.requester;
     const filter = ctx.filter.room.ephemeral;
-    if (filter.limit === 0) return;
     const rooms = [...ctx.rooms.joined].filter((roomId) => eventAllowed(filter, { type: 'm.receipt', room_id: roomId }));
     const to = ctx.to[this.name];
     const whole = new Set(ctx.since === undefined || ctx.fullState ? rooms : rooms.filter((roomId) => ctx.rooms.newlyJoined.has(roomId)));
