@@ -6,7 +6,7 @@
  */
 import type { Db } from './db';
 import type { RoomStore } from './rooms';
-import { batches, listOf } from './transactions';
+import { isPostgresDb, listOf } from './transactions';
 
 export interface NewNotification {
   userId: string;
@@ -44,21 +44,22 @@ export class PushActionStore {
     private readonly rooms: RoomStore,
   ) {}
 
-  /** Records the users an event notified; call in the event's transaction. */
+  /**
+   * Records the users an event notified; call in the event's transaction. One
+   * statement whatever the number of users: the rows travel as one JSON parameter.
+   */
   async insert(trx: Db, event: { roomId: string; streamOrdering: number; threadId: string }, rows: readonly NewNotification[], ts: number): Promise<void> {
     if (rows.length === 0) return;
-    const roomNid = await this.rooms.nid(event.roomId, trx);
-    const records = rows.map((r) => ({
-      user_id: r.userId,
-      room_nid: roomNid,
-      stream_ordering: event.streamOrdering,
-      thread_id: event.threadId,
-      highlight: r.highlight,
-      actions_json: r.actionsJson,
-      ts,
-      read_ts: null,
-    }));
-    for (const batch of batches(records, 500)) await trx('push_actions').insert(batch);
+    const json = JSON.stringify(rows.map((r) => ({ user_id: r.userId, highlight: r.highlight, actions_json: r.actionsJson })));
+    const source = isPostgresDb(trx)
+      ? 'jsonb_to_recordset(cast(? as jsonb)) as x(user_id text, highlight boolean, actions_json text)'
+      : `(select json_extract(value, '$.user_id') as user_id, json_extract(value, '$.highlight') as highlight,
+                 json_extract(value, '$.actions_json') as actions_json from json_each(?)) as x`;
+    await trx.raw(
+      `insert into push_actions (user_id, room_nid, stream_ordering, thread_id, highlight, actions_json, ts)
+       select x.user_id, cast(? as integer), cast(? as bigint), cast(? as text), x.highlight, x.actions_json, cast(? as bigint) from ${source}`,
+      [await this.rooms.nid(event.roomId, trx), event.streamOrdering, event.threadId, ts, json],
+    );
   }
 
   /** Marks the user's unread notifications in the room that `upTo` covers as read; returns how many. */

@@ -120,6 +120,41 @@ describe('push: unread counts from the push rules', () => {
     assert.deepEqual(await counts(bob, await room(bob)), count(1), 'other users are unaffected');
   });
 
+  it('follows the room state: power levels, leaves, and the display name in the room', async () => {
+    const named = await createUser(server, 'named');
+    const setName = await server.request('PUT', `${V3}/profile/${enc(named.userId)}/displayname`, { token: named.accessToken, body: { displayname: 'Wonderland' } });
+    assert.equal(setName.status, 200);
+    const roomId = await createRoom(server, named, { preset: 'public_chat' });
+    for (const member of [alice, bob, carol]) await join(server, member, roomId);
+    await send(server, alice, roomId, text('start'));
+    assert.equal((await server.request('POST', roomPath(roomId, `/receipt/m.read/${enc(await send(server, named, roomId, text('hi')))}`), { token: named.accessToken, body: {} })).status, 200);
+    const rule = await server.request('PUT', `${V3}/pushrules/global/override/by-name`, {
+      token: named.accessToken,
+      body: { conditions: [{ kind: 'contains_display_name' }], actions: ['notify', { set_tweak: 'highlight' }] },
+    });
+    assert.equal(rule.status, 200);
+    await send(server, bob, roomId, text('hello wonderland!'));
+    assert.deepEqual(await counts(named, roomId), count(1, 1), "named's display name in the room, from the join event");
+
+    await send(server, bob, roomId, text('everyone', { 'm.mentions': { room: true } }));
+    assert.deepEqual(await counts(carol, roomId), count(4, 0), 'start, hi, hello, everyone: bob may not notify the room yet');
+    const levels = await server.request('GET', roomPath(roomId, '/state/m.room.power_levels'), { token: named.accessToken });
+    const raised = await server.request('PUT', roomPath(roomId, '/state/m.room.power_levels'), {
+      token: named.accessToken,
+      body: { ...levels.body, users: { ...levels.body.users, [bob.userId]: 50 } },
+    });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    await send(server, bob, roomId, text('everyone', { 'm.mentions': { room: true } }));
+    assert.deepEqual(await counts(carol, roomId), count(5, 1), 'now bob may');
+
+    const leave = await server.request('POST', roomPath(roomId, '/leave'), { token: carol.accessToken, body: {} });
+    assert.equal(leave.status, 200);
+    await send(server, bob, roomId, text('carol is gone'));
+    const notifications = await server.request('GET', `${V3}/notifications?limit=1`, { token: carol.accessToken });
+    assert.notEqual(notifications.body.notifications[0].event.content.body, 'carol is gone');
+    assert.deepEqual(await counts(alice, roomId), count(5, 1), 'hi, hello, both room mentions, and carol is gone');
+  });
+
   it('counts for members joined at the event only', async () => {
     const roomId = await room(bob);
     await send(server, alice, roomId, text('before carol'));

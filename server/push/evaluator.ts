@@ -55,8 +55,8 @@ export class PushEvaluator {
     let notified: Notified[] = [];
     recipients.forEach((userId, i) => {
       const ctx: ConditionContext = {
-        memberCount: facts.joinedCount,
-        displayName: () => facts.displayNames.get(userId),
+        memberCount: facts.joined.size,
+        displayName: () => facts.joined.get(userId),
         senderPowerLevel,
         notificationLevel,
       };
