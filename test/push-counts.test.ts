@@ -153,6 +153,9 @@ describe('push: unread counts from the push rules', () => {
     const notifications = await server.request('GET', `${V3}/notifications?limit=1`, { token: carol.accessToken });
     assert.notEqual(notifications.body.notifications[0].event.content.body, 'carol is gone');
     assert.deepEqual(await counts(alice, roomId), count(5, 1), 'hi, hello, both room mentions, and carol is gone');
+    await join(server, carol, roomId);
+    await send(server, bob, roomId, text('welcome back'));
+    assert.deepEqual(await counts(carol, roomId), count(1), 'what was unread when she left is not');
   });
 
   it('counts for members joined at the event only', async () => {

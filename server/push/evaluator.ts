@@ -4,7 +4,8 @@
  * lag the timeline). Each local user joined to the room but the sender (and the
  * invitee of an invite) has their rules evaluated; those notified are stored in
  * one batched insert, with the event's thread. Events from a user someone
- * ignores never notify them.
+ * ignores never notify them. A member who leaves has their notifications in
+ * the room marked read.
  */
 import { evaluate, type ConditionMemo, type Evaluation } from '../../spec/push/evaluate';
 import type { ConditionContext, PushEvent } from '../../spec/push/conditions';
@@ -73,6 +74,18 @@ export class PushEvaluator {
     const rows = notified.map(({ userId, evaluation }) => ({ userId, highlight: evaluation.highlight, actionsJson: JSON.stringify(evaluation.actions) }));
     await this.stores.pushActions.insert(trx, { roomId, streamOrdering, threadId }, rows, this.now());
     return notified;
+  }
+
+  /**
+   * A local user who leaves the room (or is kicked or banned) has nothing left
+   * unread there: should they come back, their counts start afresh.
+   */
+  async settleLeaver(trx: Db, { event, roomId, streamOrdering }: PersistedEvent): Promise<void> {
+    const { pdu } = event;
+    if (pdu.type !== 'm.room.member' || pdu.state_key === undefined) return;
+    if (pdu.content.membership !== 'leave' && pdu.content.membership !== 'ban') return;
+    if (parseUserId(pdu.state_key)?.serverName !== this.serverName) return;
+    await this.stores.pushActions.markRead(trx, pdu.state_key, roomId, { streamOrdering }, this.now());
   }
 
   /** The local joined members but the sender, and a local invitee. */
