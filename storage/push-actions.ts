@@ -72,6 +72,13 @@ export class PushActionStore {
     return query.update({ read_ts: ts });
   }
 
+  /** Marks the notifications of the user's invites to the room as read (they joined). */
+  async markInvitesRead(trx: Db, userId: string, roomId: string, ts: number): Promise<number> {
+    const roomNid = await this.rooms.nid(roomId, trx);
+    const invites = trx('events').where({ room_nid: roomNid, state_key: userId, membership: 'invite' }).select('stream_ordering');
+    return trx('push_actions').where({ user_id: userId, room_nid: roomNid }).whereNull('read_ts').whereIn('stream_ordering', invites).update({ read_ts: ts });
+  }
+
   /** The user's unread notifications in these rooms, by room and thread. */
   async unreadCounts(userId: string, roomIds: readonly string[]): Promise<UnreadCount[]> {
     if (roomIds.length === 0) return [];
@@ -87,21 +94,24 @@ export class PushActionStore {
     return rows.map((r) => ({ roomId: r.room_id, threadId: r.thread_id, notifications: Number(r.n), highlights: Number(r.h ?? 0) }));
   }
 
-  /** For push gateways: the user's unread notifications in the rooms they are joined to, and how many are calls. */
-  async badge(userId: string): Promise<{ unread: number; missedCalls: number }> {
-    const joined = this.db('current_state as cs')
-      .join('events as m', 'm.nid', 'cs.event_nid')
-      .where({ 'cs.type': 'm.room.member', 'cs.state_key': userId, 'm.membership': 'join' })
-      .select('cs.room_nid');
-    const row = await this.db('push_actions as pa')
+  /**
+   * For push gateways: each user's unread notifications (in the rooms they are
+   * joined to, and their pending invites: joining or leaving a room settles what
+   * was unread there), and how many of them are calls.
+   */
+  async badges(userIds: readonly string[]): Promise<Map<string, { unread: number; missedCalls: number }>> {
+    const out = new Map(userIds.map((id) => [id, { unread: 0, missedCalls: 0 }]));
+    if (userIds.length === 0) return out;
+    const rows: { user_id: string; n: number | string; calls: number | string | null }[] = await this.db('push_actions as pa')
       .join('events as e', 'e.stream_ordering', 'pa.stream_ordering')
-      .where('pa.user_id', userId)
+      .whereIn('pa.user_id', listOf(this.db, userIds, 'text'))
       .whereNull('pa.read_ts')
-      .whereIn('pa.room_nid', joined)
+      .groupBy('pa.user_id')
+      .select('pa.user_id')
       .count({ n: '*' })
-      .sum({ calls: this.db.raw("case when e.type = 'm.call.invite' then 1 else 0 end") })
-      .first();
-    return { unread: Number(row?.n ?? 0), missedCalls: Number(row?.calls ?? 0) };
+      .sum({ calls: this.db.raw("case when e.type = 'm.call.invite' then 1 else 0 end") });
+    for (const r of rows) out.set(r.user_id, { unread: Number(r.n), missedCalls: Number(r.calls ?? 0) });
+    return out;
   }
 
   /** The user's notifications, newest first, before stream ordering `before`. */

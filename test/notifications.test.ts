@@ -91,7 +91,7 @@ describe('GET /notifications', () => {
     assert.ok(newest.event.unsigned.redacted_because);
   });
 
-  it('holds invites for the invitee, and one-to-one rooms with their sound', async () => {
+  it('holds invites for the invitee until they join, and one-to-one rooms with their sound', async () => {
     const dave = await createUser(server, 'dave');
     const direct = await createRoom(server, alice, { preset: 'private_chat', invite: [dave.userId] });
     const [invite] = (await list(dave)).notifications;
@@ -99,9 +99,12 @@ describe('GET /notifications', () => {
     assert.equal(invite.event.type, 'm.room.member');
     assert.equal(invite.event.state_key, dave.userId);
     assert.deepEqual(invite.actions, ['notify', { set_tweak: 'sound', value: 'default' }]);
+    assert.equal(invite.read, false);
     await join(server, dave, direct);
     await send(server, alice, direct, text('just us'));
-    const [message] = (await list(dave)).notifications;
+    const [message, answered] = (await list(dave)).notifications;
+    assert.equal(answered.event.event_id, invite.event.event_id);
+    assert.equal(answered.read, true, 'joining answers the invite');
     assert.equal(message.event.content.body, 'just us');
     assert.deepEqual(message.actions, ['notify', { set_tweak: 'sound', value: 'default' }], '.m.rule.room_one_to_one');
   });

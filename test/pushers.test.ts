@@ -182,7 +182,7 @@ describe('pushers', () => {
       assert.deepEqual(mention.devices[0].tweaks, { sound: 'default', highlight: true });
     });
 
-    it('counts unread notifications across rooms, and calls apart', async () => {
+    it('counts unread notifications across rooms, calls apart, and pending invites', async () => {
       const user = await createUser(server, 'counter');
       const roomId = await setUp(user, 'counter-key');
       const other = await createRoom(server, alice, { preset: 'public_chat' });
@@ -192,6 +192,16 @@ describe('pushers', () => {
       const found = await gateway.received(2, forKey('counter-key'));
       assert.deepEqual(found.map((n) => n.counts), [{ unread: 1 }, { unread: 2, missed_calls: 1 }]);
       assert.deepEqual(found[1].devices[0].tweaks, { sound: 'ring' });
+
+      const third = await createRoom(server, alice, { preset: 'private_chat', invite: [user.userId] });
+      const [, , invite] = await gateway.received(3, forKey('counter-key'));
+      assert.equal(invite.type, 'm.room.member');
+      assert.equal(invite.user_is_target, true);
+      assert.deepEqual(invite.counts, { unread: 3, missed_calls: 1 }, 'a pending invite counts');
+      await join(server, user, third);
+      await send(server, alice, third, text('welcome'));
+      const [, , , welcome] = await gateway.received(4, forKey('counter-key'));
+      assert.deepEqual(welcome.counts, { unread: 3, missed_calls: 1 }, 'the answered invite no longer does');
     });
 
     it('ranks a plain message in a group room low', async () => {

@@ -12,7 +12,15 @@
  */
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import { countsNotification, eventNotification, type Counts, type GatewayNotification, type GatewayPusher, type NotifiedEvent, EVENT_ID_ONLY } from '../../spec/push/gateway';
+import {
+  countsNotification,
+  EVENT_ID_ONLY,
+  eventNotification,
+  type Counts,
+  type GatewayNotification,
+  type GatewayPusher,
+  type NotifiedEvent,
+} from '../../spec/push/gateway';
 import { stateTuple } from '../../spec/pdu';
 import type { Stores } from '../../storage';
 import type { Pusher } from '../../storage/pushers';
@@ -75,6 +83,7 @@ export class PushDelivery {
 
   /** Stops sending: pending retries are cancelled, requests in flight aborted. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     for (const box of this.outboxes.values()) clearTimeout(box.retry);
     this.outboxes.clear();
@@ -93,24 +102,24 @@ export class PushDelivery {
     const pushers = await this.stores.pushers.httpPushersOf(notified.map((n) => n.userId));
     if (pushers.length === 0 || this.stopped) return;
     const event = await this.describe(persisted, pushers.some((p) => p.data.format !== EVENT_ID_ONLY));
-    for (const { userId, evaluation } of notified) {
-      const own = pushers.filter((p) => p.userId === userId);
-      if (own.length === 0) continue;
-      const counts = await this.counts(userId);
-      for (const pusher of own) this.enqueue(pusher, eventNotification(userId, event, evaluation.tweaks, counts, gatewayPusher(pusher)));
+    const counts = await this.counts(pushers);
+    const tweaks = new Map(notified.map((n) => [n.userId, n.evaluation.tweaks]));
+    for (const pusher of pushers) {
+      this.enqueue(pusher, eventNotification(pusher.userId, event, tweaks.get(pusher.userId)!, counts.get(pusher.userId)!, gatewayPusher(pusher)));
     }
   }
 
   private async sendCounts(userId: string): Promise<void> {
     const pushers = await this.stores.pushers.httpPushersOf([userId]);
     if (pushers.length === 0 || this.stopped) return;
-    const counts = await this.counts(userId);
-    for (const pusher of pushers) this.enqueue(pusher, countsNotification(counts, gatewayPusher(pusher)));
+    const counts = await this.counts(pushers);
+    for (const pusher of pushers) this.enqueue(pusher, countsNotification(counts.get(userId)!, gatewayPusher(pusher)));
   }
 
-  private async counts(userId: string): Promise<Counts> {
-    const { unread, missedCalls } = await this.stores.pushActions.badge(userId);
-    return { unread, missed_calls: missedCalls };
+  /** The counts of the pushers' users, in one query. */
+  private async counts(pushers: readonly Pusher[]): Promise<Map<string, Counts>> {
+    const badges = await this.stores.pushActions.badges([...new Set(pushers.map((p) => p.userId))]);
+    return new Map([...badges].map(([userId, { unread, missedCalls }]) => [userId, { unread, missed_calls: missedCalls }]));
   }
 
   /** The event as gateways see it; with the room's name and alias and the sender's display name when `full`. */

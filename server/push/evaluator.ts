@@ -4,8 +4,8 @@
  * lag the timeline). Each local user joined to the room but the sender (and the
  * invitee of an invite) has their rules evaluated; those notified are stored in
  * one batched insert, with the event's thread. Events from a user someone
- * ignores never notify them. A member who leaves has their notifications in
- * the room marked read.
+ * ignores never notify them. Joining marks the invite's notification read,
+ * leaving all of the room's.
  */
 import { evaluate, type ConditionMemo, type Evaluation } from '../../spec/push/evaluate';
 import type { ConditionContext, PushEvent } from '../../spec/push/conditions';
@@ -77,15 +77,17 @@ export class PushEvaluator {
   }
 
   /**
-   * A local user who leaves the room (or is kicked or banned) has nothing left
-   * unread there: should they come back, their counts start afresh.
+   * Membership changes settle notifications: a local user who leaves a room
+   * (or is kicked or banned) has nothing left unread there, so a later rejoin
+   * starts afresh; one who joins has answered their invite.
    */
-  async settleLeaver(trx: Db, { event, roomId, streamOrdering }: PersistedEvent): Promise<void> {
+  async settleMembership(trx: Db, { event, roomId, streamOrdering }: PersistedEvent): Promise<void> {
     const { pdu } = event;
     if (pdu.type !== 'm.room.member' || pdu.state_key === undefined) return;
-    if (pdu.content.membership !== 'leave' && pdu.content.membership !== 'ban') return;
     if (parseUserId(pdu.state_key)?.serverName !== this.serverName) return;
-    await this.stores.pushActions.markRead(trx, pdu.state_key, roomId, { streamOrdering }, this.now());
+    const membership = pdu.content.membership;
+    if (membership === 'leave' || membership === 'ban') await this.stores.pushActions.markRead(trx, pdu.state_key, roomId, { streamOrdering }, this.now());
+    else if (membership === 'join') await this.stores.pushActions.markInvitesRead(trx, pdu.state_key, roomId, this.now());
   }
 
   /** The local joined members but the sender, and a local invitee. */

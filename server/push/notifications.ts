@@ -2,9 +2,9 @@
  * Reading notifications: the unread counts of /sync (per room, and per thread
  * when the filter asks for `unread_thread_notifications`) and GET /notifications.
  */
+import type { ClientEvent } from '../../spec/client-event';
 import { MAIN_THREAD } from '../../spec/push/thread';
 import type { Stores } from '../../storage';
-import type { StoredEvent } from '../../storage/events';
 import type { Requester } from '../http/route';
 import type { ClientEvents } from '../rooms/client-events';
 import type { NotificationCountsByRoom, UnreadCounter } from '../sync/stream';
@@ -12,7 +12,7 @@ import type { NotificationCountsByRoom, UnreadCounter } from '../sync/stream';
 export interface NotificationsPage {
   notifications: {
     actions: unknown[];
-    event: Record<string, unknown>;
+    event: ClientEvent;
     read: boolean;
     room_id: string;
     ts: number;
@@ -48,13 +48,9 @@ export class Notifications implements UnreadCounter {
     const page = rows.slice(0, options.limit);
     const stored = await this.stores.events.get(page.map((r) => r.eventId));
     const found = page.filter((r) => stored.has(r.eventId));
-    const events = await this.clientEvents.format(
-      found.map((r) => stored.get(r.eventId) as StoredEvent),
-      requester,
-      { withoutRoomId: true },
-    );
+    const events = await this.clientEvents.format(found.map((r) => stored.get(r.eventId)!), requester, { withoutRoomId: true });
     const response: NotificationsPage = {
-      notifications: found.map((r, i) => ({ actions: r.actions, event: events[i] as unknown as Record<string, unknown>, read: r.read, room_id: r.roomId, ts: r.ts })),
+      notifications: found.map((r, i) => ({ actions: r.actions, event: events[i], read: r.read, room_id: r.roomId, ts: r.ts })),
     };
     if (rows.length > options.limit && page.length > 0) response.next_token = String(page[page.length - 1].streamOrdering);
     return response;

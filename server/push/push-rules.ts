@@ -81,7 +81,6 @@ export class PushRules {
 
   /** Sets `enabled` or `actions` of a rule of the user's ruleset, their own or a server default. */
   async modify(userId: string, kind: RuleKind, ruleId: string, change: DefaultRuleChange): Promise<void> {
-    await this.rule(userId, kind, ruleId);
     await this.change(userId, (rules) => changeRule(rules, kind, ruleId, change));
   }
 

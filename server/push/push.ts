@@ -45,7 +45,7 @@ export class Push {
     const evaluator = new PushEvaluator(stores, this.rules, new RoomFactsCache(stores, config.server_name), config.server_name);
 
     events.onPersist(async (trx, persisted) => {
-      await evaluator.settleLeaver(trx, persisted);
+      await evaluator.settleMembership(trx, persisted);
       const notified = await evaluator.evaluate(trx, persisted);
       if (notified.length === 0) return;
       this.notified.set(persisted.event.id, notified);
