@@ -6,6 +6,7 @@ import * as roomClient from './0003_room_client';
 import * as relations from './0004_relations';
 import * as presenceToDevice from './0005_presence_to_device';
 import * as e2ee from './0006_e2ee';
+import * as pushReceipts from './0007_push_receipts';
 import * as sync from './0008_sync';
 
 export interface Migration {
@@ -25,5 +26,6 @@ export const migrations: Migration[] = [
   { name: '0004_relations', up: relations.up, down: forwardOnly },
   { name: '0005_presence_to_device', up: presenceToDevice.up, down: forwardOnly },
   { name: '0006_e2ee', up: e2ee.up, down: forwardOnly },
+  { name: '0007_push_receipts', up: pushReceipts.up, down: forwardOnly },
   { name: '0008_sync', up: sync.up, down: forwardOnly },
 ];

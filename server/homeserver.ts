@@ -98,6 +98,7 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
   };
 }
 
+/** Closes the listeners, then the services' work in the background (which uses the database), then the database. */
 async function stop(servers: http.Server[], services: Services, db: Db): Promise<void> {
   await Promise.all(
     servers.map(

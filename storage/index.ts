@@ -11,10 +11,15 @@ import { EventStore } from './events';
 import { FilterStore } from './filters';
 import { ForgottenRoomStore } from './forgotten-rooms';
 import { KeyBackupStore } from './key-backup';
+import { IgnoredUserStore } from './ignored-users';
 import { MembershipStore } from './memberships';
 import { OneTimeKeyStore } from './one-time-keys';
 import { PresenceStore } from './presence';
 import { ProfileStore } from './profiles';
+import { PushActionStore } from './push-actions';
+import { PushRuleStore } from './push-rules';
+import { PusherStore } from './pushers';
+import { ReceiptStore } from './receipts';
 import { RegistrationTokenStore } from './registration-tokens';
 import { RelationStore } from './relations';
 import { ReportStore } from './reports';
@@ -59,6 +64,11 @@ export interface Stores {
   keyBackups: KeyBackupStore;
   presence: PresenceStore;
   deviceInbox: DeviceInboxStore;
+  pushRules: PushRuleStore;
+  pushActions: PushActionStore;
+  pushers: PusherStore;
+  receipts: ReceiptStore;
+  ignoredUsers: IgnoredUserStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -94,5 +104,10 @@ export function createStores(db: Db): Stores {
     keyBackups: new KeyBackupStore(db),
     presence: new PresenceStore(db),
     deviceInbox: new DeviceInboxStore(db),
+    pushRules: new PushRuleStore(db),
+    pushActions: new PushActionStore(db, rooms),
+    pushers: new PusherStore(db),
+    receipts: new ReceiptStore(db, rooms),
+    ignoredUsers: new IgnoredUserStore(db),
   };
 }

@@ -69,7 +69,10 @@ describe('account data', () => {
       for (const type of ['m.fully_read', 'm.push_rules']) {
         it(`refuses to set ${type} with 405 M_BAD_JSON`, async () => {
           expectError(await server.request('PUT', scope.path(alice.userId, type), { token: alice.accessToken, body: { event_id: '$x' } }), 405, 'M_BAD_JSON');
-          expectError(await server.request('GET', scope.path(alice.userId, type), { token: alice.accessToken }), 404, 'M_NOT_FOUND');
+          const got = await server.request('GET', scope.path(alice.userId, type), { token: alice.accessToken });
+          // The push module serves the global m.push_rules (the user's ruleset); the refused PUT left nothing.
+          if (type === 'm.push_rules' && scope.name === 'global') assert.deepEqual(Object.keys(got.body), ['global']);
+          else expectError(got, 404, 'M_NOT_FOUND');
         });
       }
 

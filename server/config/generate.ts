@@ -199,5 +199,18 @@ presence:
   # A user whose clients have stopped syncing for this long, in milliseconds,
   # becomes offline.
   offline_timeout_ms: ${d('presence.offline_timeout_ms')}
+
+# Delivery of notifications to push gateways (the http pushers clients set).
+# A failed notification is retried with exponential backoff, then dropped; what
+# waits to be retried is kept in memory only and lost on restart.
+push:
+  # How long a gateway may take to connect, and then to answer, in milliseconds.
+  gateway_timeout_ms: ${d('push.gateway_timeout_ms')}
+  # The delay before the first retry; each further retry waits twice as long,
+  retry_initial_ms: ${d('push.retry_initial_ms')}
+  # but never longer than this.
+  retry_max_ms: ${d('push.retry_max_ms')}
+  # Attempts at one notification (the first included) before it is dropped.
+  max_attempts: ${d('push.max_attempts')}
 `;
 }

@@ -70,6 +70,17 @@ export interface Config {
     /** Users with no sync request for this long (after the last one ended) become offline. */
     offline_timeout_ms: number;
   };
+  /** Delivery to push gateways (docs/push.md). */
+  push: {
+    /** How long a push gateway may take to connect, answer and send its body. */
+    gateway_timeout_ms: number;
+    /** The first retry's delay after a failure; each further retry waits twice as long... */
+    retry_initial_ms: number;
+    /** ...but never longer than this. */
+    retry_max_ms: number;
+    /** Attempts at one notification before it is dropped. */
+    max_attempts: number;
+  };
 }
 
 const bucket = (per_second: number, burst: number) => ({
@@ -215,6 +226,18 @@ export const configSchema = {
         enabled: { type: 'boolean', default: true },
         idle_timeout_ms: { type: 'integer', minimum: 100, default: 5 * 60 * 1000 },
         offline_timeout_ms: { type: 'integer', minimum: 100, default: 30 * 1000 },
+      },
+    },
+    push: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        gateway_timeout_ms: { type: 'integer', minimum: 100, default: 10_000 },
+        retry_initial_ms: { type: 'integer', minimum: 1, default: 1000 },
+        retry_max_ms: { type: 'integer', minimum: 1, default: 10 * 60 * 1000 },
+        max_attempts: { type: 'integer', minimum: 1, default: 10 },
       },
     },
   },

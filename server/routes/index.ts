@@ -11,7 +11,11 @@ import { filterRoutes } from './filter';
 import { forgetRoutes } from './forget';
 import { keyRoutes } from './keys';
 import { presenceRoutes } from './presence';
+import { notificationRoutes } from './notifications';
 import { profileRoutes } from './profile';
+import { pushRuleRoutes } from './push-rules';
+import { pusherRoutes } from './pushers';
+import { receiptRoutes } from './receipts';
 import { registerRoutes } from './register';
 import { relationRoutes } from './relations';
 import { reportRoutes } from './reports';
@@ -52,5 +56,9 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...presenceRoutes(s),
     ...toDeviceRoutes(s),
     ...tagRoutes(s),
+    ...pushRuleRoutes(s),
+    ...pusherRoutes(s),
+    ...notificationRoutes(s),
+    ...receiptRoutes(s),
   ];
 }

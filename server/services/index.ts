@@ -6,6 +6,8 @@ import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
 import { createE2ee, type E2ee } from '../e2ee';
 import { Presence } from '../presence/presence';
+import { Push } from '../push/push';
+import { Receipts } from '../receipts/receipts';
 import { EventBus } from '../rooms/event-bus';
 import { EventSender } from '../rooms/event-sender';
 import { HistoryAccess } from '../rooms/history-access';
@@ -16,6 +18,8 @@ import { Notifier } from '../sync/notifier';
 import { AccountDataStream } from '../sync/streams/account-data';
 import { DeviceListStream } from '../sync/streams/device-lists';
 import { PresenceStream } from '../sync/streams/presence';
+import { PushRulesStream } from '../sync/streams/push-rules';
+import { ReceiptStream } from '../sync/streams/receipts';
 import { RoomStream, wakeKeysOf } from '../sync/streams/rooms';
 import { ToDeviceStream } from '../sync/streams/to-device';
 import { TypingStream } from '../sync/streams/typing';
@@ -58,6 +62,10 @@ export interface Services {
   tags: Tags;
   /** Stops timers and background work; the homeserver calls it before closing the database. */
   close(): Promise<void>;
+  /** Push rules, notifications and counts, pushers and push gateways. */
+  push: Push;
+  /** Receipts and read markers. */
+  receipts: Receipts;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -92,12 +100,18 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const toDevice = new ToDevice(stores, notifier, config.server_name);
   sync.register(new ToDeviceStream(stores));
   const tags = new Tags(accountData);
+  const push = new Push({ config, log, stores, events, notifier, accountData, clientEvents: rooms.clientEvents });
+  sync.register(new PushRulesStream(stores, push.rules));
+  sync.setUnreadCounter(push.notifications);
+  const receipts = new Receipts(stores, notifier, accountData, (userId) => push.delivery.countsChanged(userId));
+  sync.register(new ReceiptStream(stores));
   const close = async () => {
     typing.close();
     await presence.close();
+    await push.stop();
   };
   return {
     config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData,
-    e2ee, typing, presence, toDevice, tags, close,
+    e2ee, typing, presence, toDevice, tags, push, receipts, close,
   };
 }
