@@ -29,8 +29,10 @@ export async function up(db: Knex): Promise<void> {
     // When a read receipt covered the event; null while unread.
     t.bigInteger('read_ts').nullable();
     t.primary(['user_id', 'stream_ordering']);
-    // Unread counts read only unread rows.
+    // Unread counts read only unread rows...
     t.index(['user_id', 'room_nid', 'thread_id'], 'push_actions_unread', { predicate: db.whereNull('read_ts') });
+    // ...and bring kept counts forward with a room's rows since a position.
+    t.index(['room_nid', 'stream_ordering'], 'push_actions_room_stream');
   });
   // GET /notifications?only=highlight.
   await db.raw('create index push_actions_highlights on push_actions (user_id, stream_ordering) where highlight');

@@ -34,11 +34,47 @@ export async function openDb(options: DbOptions): Promise<Db> {
   return db;
 }
 
+interface SqliteConnection {
+  prepare(sql: string): unknown;
+}
+
+/** The part of knex's better-sqlite3 client (which knex does not type) that runs a statement. */
+interface KnexSqliteClient extends Knex.Client {
+  _query(connection: SqliteConnection, query: { sql: string }): Promise<unknown>;
+}
+
+const KnexSqlite = require('knex/lib/dialects/better-sqlite3') as new (config: Knex.Config) => KnexSqliteClient;
+
+/** Statements kept prepared per SQLite connection. */
+const PREPARED_STATEMENTS = 1000;
+/** Outside the client: knex makes a transaction's client from the prototype, without its fields. */
+const preparedStatements = new WeakMap<SqliteConnection, Map<string, unknown>>();
+
+/**
+ * knex's better-sqlite3 client, but keeping prepared statements: knex prepares
+ * every statement anew, which costs as much as running most of Weft's queries.
+ * SQLite re-prepares a kept statement by itself if the schema changes.
+ */
+class SqliteClient extends KnexSqlite {
+  override _query(connection: SqliteConnection, query: { sql: string }): Promise<unknown> {
+    let statements = preparedStatements.get(connection);
+    if (!statements) preparedStatements.set(connection, (statements = new Map()));
+    let statement = statements.get(query.sql);
+    if (statement === undefined) {
+      statement = connection.prepare(query.sql);
+      statements.set(query.sql, statement);
+      if (statements.size > PREPARED_STATEMENTS) statements.delete(statements.keys().next().value!);
+    }
+    const kept = statement;
+    return super._query({ prepare: () => kept }, query);
+  }
+}
+
 function openSqlite({ url, sqliteBusyTimeoutMs = 5000 }: DbOptions): Db {
   const filename = url.replace(/^sqlite:/, '');
   if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
   return knex({
-    client: 'better-sqlite3',
+    client: SqliteClient as unknown as typeof Knex.Client,
     connection: { filename },
     useNullAsDefault: true,
     pool: {

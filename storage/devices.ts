@@ -29,7 +29,11 @@ const fromRaw = (r: Raw): DeviceRow => ({
 });
 
 export class DeviceStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Deleting a device deletes its tokens (by cascade): resolved tokens must be forgotten. */
+    private readonly tokensChanged: (trx: Db) => void = () => {},
+  ) {}
 
   async list(userId: string): Promise<DeviceRow[]> {
     return (await this.db<Raw>('devices').where({ user_id: userId }).orderBy('device_id')).map(fromRaw);
@@ -63,10 +67,12 @@ export class DeviceStore {
   /** Deletes devices and, by cascade, their access and refresh tokens and their keys; returns how many went. */
   async delete(userId: string, deviceIds: string[], trx: Db = this.db): Promise<number> {
     if (deviceIds.length === 0) return 0;
+    this.tokensChanged(trx);
     return trx('devices').where({ user_id: userId }).whereIn('device_id', deviceIds).delete();
   }
 
   async deleteAll(userId: string, trx: Db = this.db): Promise<number> {
+    this.tokensChanged(trx);
     return trx('devices').where({ user_id: userId }).delete();
   }
 }

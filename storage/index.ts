@@ -73,12 +73,14 @@ export interface Stores {
 
 export function createStores(db: Db): Stores {
   const rooms = new RoomStore(db);
+  const tokens = new TokenStore(db);
+  const tokensChanged = (trx: Db) => tokens.forgetResolved(trx);
   const stateGroups = new StateGroupStore(db, rooms);
   return {
     db,
-    users: new UserStore(db),
-    devices: new DeviceStore(db),
-    tokens: new TokenStore(db),
+    users: new UserStore(db, tokensChanged),
+    devices: new DeviceStore(db, tokensChanged),
+    tokens,
     profiles: new ProfileStore(db),
     accountData: new AccountDataStore(db),
     filters: new FilterStore(db),

@@ -3,10 +3,16 @@
  * the event's own transaction so that counts never lag the timeline. A read
  * receipt marks the rows it covers as read; unread counts then read only the
  * unread rows (a partial index holds just those).
+ *
+ * Counts are kept per user and room as of a stream position and brought
+ * forward by the rows written since, which every member woken by the same
+ * event reads at once (one query for all of them). Marking rows read is the
+ * only other change to counts, and it forgets the user's counts in that room.
  */
 import type { Db } from './db';
 import type { RoomStore } from './rooms';
-import { isPostgresDb, listOf } from './transactions';
+import { SharedReads } from './shared-reads';
+import { isPostgresDb, listOf, whenSettled } from './transactions';
 
 export interface NewNotification {
   userId: string;
@@ -38,7 +44,19 @@ export interface ReadUpTo {
   threadId?: string;
 }
 
+/** Counts by thread, of one user in one room. */
+type ThreadCounts = Map<string, { notifications: number; highlights: number }>;
+
+/** Users whose counts are kept, per room. */
+const KEPT_COUNTS = 100_000;
+
 export class PushActionStore {
+  /** `${user} ${room}` → the user's unread counts there, as of stream position `upTo`. */
+  private readonly kept = new Map<string, { upTo: number; threads: ThreadCounts }>();
+  /** Bumped by every change to what is read: counts read across one are not kept. */
+  private generation = 0;
+  private readonly newRows = new SharedReads<{ user_id: string; thread_id: string; highlight: boolean | number }[]>(10_000, 1000);
+
   constructor(
     private readonly db: Db,
     private readonly rooms: RoomStore,
@@ -64,6 +82,7 @@ export class PushActionStore {
 
   /** Marks the user's unread notifications in the room that `upTo` covers as read; returns how many. */
   async markRead(trx: Db, userId: string, roomId: string, upTo: ReadUpTo, ts: number): Promise<number> {
+    this.forget(trx, userId, roomId);
     const query = trx('push_actions')
       .where({ user_id: userId, room_nid: await this.rooms.nid(roomId, trx) })
       .whereNull('read_ts')
@@ -74,24 +93,79 @@ export class PushActionStore {
 
   /** Marks the notifications of the user's invites to the room as read (they joined). */
   async markInvitesRead(trx: Db, userId: string, roomId: string, ts: number): Promise<number> {
+    this.forget(trx, userId, roomId);
     const roomNid = await this.rooms.nid(roomId, trx);
     const invites = trx('events').where({ room_nid: roomNid, state_key: userId, membership: 'invite' }).select('stream_ordering');
     return trx('push_actions').where({ user_id: userId, room_nid: roomNid }).whereNull('read_ts').whereIn('stream_ordering', invites).update({ read_ts: ts });
   }
 
-  /** The user's unread notifications in these rooms, by room and thread. */
-  async unreadCounts(userId: string, roomIds: readonly string[]): Promise<UnreadCount[]> {
-    if (roomIds.length === 0) return [];
+  /** The user's unread notifications in these rooms as of stream position `upTo`, by room and thread. */
+  async unreadCounts(userId: string, roomIds: readonly string[], upTo: number): Promise<UnreadCount[]> {
+    const generation = this.generation;
+    const counts = new Map<string, ThreadCounts>();
+    const missing: string[] = [];
+    for (const roomId of roomIds) {
+      const kept = this.kept.get(`${userId} ${roomId}`);
+      if (kept === undefined || kept.upTo > upTo) missing.push(roomId);
+      else counts.set(roomId, kept.upTo === upTo ? kept.threads : await this.broughtForward(userId, roomId, kept, upTo));
+    }
+    for (const [roomId, threads] of await this.read(userId, missing, upTo)) counts.set(roomId, threads);
+    if (generation === this.generation) {
+      for (const [roomId, threads] of counts) this.keep(`${userId} ${roomId}`, { upTo, threads });
+    }
+    return [...counts].flatMap(([roomId, threads]) => [...threads].map(([threadId, c]) => ({ roomId, threadId, ...c })));
+  }
+
+  /** Kept counts plus the user's rows in (kept.upTo, upTo]. */
+  private async broughtForward(userId: string, roomId: string, kept: { upTo: number; threads: ThreadCounts }, upTo: number): Promise<ThreadCounts> {
+    const rows = await this.newRows.get(`${roomId} ${kept.upTo} ${upTo}`, async () =>
+      this.db('push_actions')
+        .where('room_nid', await this.rooms.nid(roomId))
+        .andWhere('stream_ordering', '>', kept.upTo)
+        .andWhere('stream_ordering', '<=', upTo)
+        .whereNull('read_ts')
+        .select('user_id', 'thread_id', 'highlight'),
+    );
+    const threads: ThreadCounts = new Map([...kept.threads].map(([thread, c]) => [thread, { ...c }]));
+    for (const row of rows) {
+      if (row.user_id !== userId) continue;
+      const c = threads.get(row.thread_id) ?? { notifications: 0, highlights: 0 };
+      threads.set(row.thread_id, { notifications: c.notifications + 1, highlights: c.highlights + (row.highlight ? 1 : 0) });
+    }
+    return threads;
+  }
+
+  private async read(userId: string, roomIds: readonly string[], upTo: number): Promise<Map<string, ThreadCounts>> {
+    const out = new Map<string, ThreadCounts>(roomIds.map((roomId) => [roomId, new Map()]));
+    if (roomIds.length === 0) return out;
     const rows: { room_id: string; thread_id: string; n: number | string; h: number | string }[] = await this.db('push_actions as pa')
       .join('rooms as r', 'r.nid', 'pa.room_nid')
       .where('pa.user_id', userId)
       .whereNull('pa.read_ts')
+      .andWhere('pa.stream_ordering', '<=', upTo)
       .whereIn('r.room_id', listOf(this.db, roomIds, 'text'))
       .groupBy('r.room_id', 'pa.thread_id')
       .select('r.room_id', 'pa.thread_id')
       .count({ n: '*' })
       .sum({ h: this.db.raw('case when pa.highlight then 1 else 0 end') });
-    return rows.map((r) => ({ roomId: r.room_id, threadId: r.thread_id, notifications: Number(r.n), highlights: Number(r.h ?? 0) }));
+    for (const r of rows) out.get(r.room_id)!.set(r.thread_id, { notifications: Number(r.n), highlights: Number(r.h ?? 0) });
+    return out;
+  }
+
+  private keep(key: string, counts: { upTo: number; threads: ThreadCounts }): void {
+    this.kept.delete(key);
+    this.kept.set(key, counts);
+    if (this.kept.size > KEPT_COUNTS) this.kept.delete(this.kept.keys().next().value!);
+  }
+
+  /** Drops the user's kept counts in the room now and again once `trx` ends: reads straddling the change are not kept. */
+  private forget(trx: Db, userId: string, roomId: string): void {
+    const drop = () => {
+      this.generation++;
+      this.kept.delete(`${userId} ${roomId}`);
+    };
+    drop();
+    whenSettled(trx, drop, drop);
   }
 
   /**

@@ -29,7 +29,11 @@ const fromRaw = (r: Raw): UserRow => ({
 });
 
 export class UserStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** A token resolves to its user's admin and deactivated flags: changing them must forget resolved tokens. */
+    private readonly tokensChanged: (trx: Db) => void = () => {},
+  ) {}
 
   async get(userId: string): Promise<UserRow | undefined> {
     const row = await this.db<Raw>('users').where({ user_id: userId }).first();
@@ -63,9 +67,11 @@ export class UserStore {
 
   async setAdmin(userId: string, isAdmin: boolean): Promise<void> {
     await this.db('users').where({ user_id: userId }).update({ is_admin: isAdmin });
+    this.tokensChanged(this.db);
   }
 
   async markDeactivated(userId: string, trx: Db = this.db): Promise<void> {
+    this.tokensChanged(trx);
     await trx('users').where({ user_id: userId }).update({ deactivated: true, password_hash: null });
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Stores } from '../../storage';
 import type { Db } from '../../storage/db';
+import type { MembershipChange } from '../../storage/memberships';
 import { whenSettled } from '../../storage/transactions';
 import { roomKey, userKey, type Notifier } from '../sync/notifier';
 import type { Positions } from '../sync/token';
@@ -16,11 +17,15 @@ export interface DeviceListDelta {
   left: Set<string>;
 }
 
-/** The requester's rooms; rooms the room stream already knows were joined or left in the range may be passed in. */
+/**
+ * The requester's rooms. /sync's room stream also knows which were joined or
+ * left in the range and the membership events there; without those they are read.
+ */
 export interface KnownRooms {
   joined: ReadonlySet<string>;
   newlyJoined?: ReadonlySet<string>;
   newlyLeft?: ReadonlySet<string>;
+  membershipChanges?(): Promise<readonly MembershipChange[]>;
 }
 
 const LEFT: readonly string[] = ['leave', 'ban'];
@@ -68,8 +73,9 @@ export class DeviceLists {
     if (since.rooms < to.rooms) {
       const newlyJoined = new Set(rooms.newlyJoined);
       const newlyLeft = new Set(rooms.newlyLeft);
-      const formerRooms = await this.stores.memberships.roomsOf(userId, LEFT);
-      const memberships = await this.stores.memberships.changesIn([...rooms.joined, ...formerRooms], since.rooms, to.rooms);
+      const memberships = rooms.membershipChanges
+        ? await rooms.membershipChanges()
+        : await this.stores.memberships.changesIn([...rooms.joined, ...(await this.stores.memberships.roomsOf(userId, LEFT))], since.rooms, to.rooms);
       for (const { roomId, userId: member, membership } of memberships) {
         const joinedNow = rooms.joined.has(roomId);
         if (member === userId) {

@@ -11,6 +11,8 @@ import type { ClaimKeysBody, DeviceKeys, OneTimeKey, QueryKeysBody, UploadKeysBo
 import { verifyJsonSignature } from '../../spec/signing';
 import type { Stores } from '../../storage';
 import type { ClaimedKey, NewKey } from '../../storage/one-time-keys';
+import { whenSettled } from '../../storage/transactions';
+import { InvalidatedCache } from '../../storage/invalidated-cache';
 import type { DeviceLists } from './device-lists';
 
 export interface KeyRequester {
@@ -33,6 +35,9 @@ export interface QueryKeysResponse {
 }
 
 export class E2eKeys {
+  /** Every /sync reports the device's key counts; they change only through this class (and device deletion). */
+  private readonly statuses = new InvalidatedCache<KeyStatus>(50_000);
+
   constructor(
     private readonly stores: Stores,
     private readonly deviceLists: DeviceLists,
@@ -52,6 +57,7 @@ export class E2eKeys {
     if (fallbackAlgorithms.size < fallbackKeys.length) throw invalidParam('At most one fallback key per algorithm may be uploaded');
 
     return this.stores.db.transaction(async (trx) => {
+      whenSettled(trx, () => this.forgetStatus(userId, deviceId), () => this.forgetStatus(userId, deviceId));
       if (deviceKeys && (await this.stores.deviceKeys.put(userId, deviceId, deviceKeys, trx))) {
         await this.deviceLists.changed(userId, trx);
       }
@@ -68,13 +74,21 @@ export class E2eKeys {
     });
   }
 
-  /** The device's one-time key counts and unused fallback key algorithms, for /sync. */
-  async status(userId: string, deviceId: string): Promise<{ counts: Record<string, number>; unusedFallback: string[] }> {
-    const [counts, unusedFallback] = await Promise.all([
-      this.stores.oneTimeKeys.counts(userId, deviceId),
-      this.stores.oneTimeKeys.unusedFallbackAlgorithms(userId, deviceId),
-    ]);
-    return { counts: withDefaultCount(counts), unusedFallback };
+  /** The device's one-time key counts and unused fallback key algorithms, for every /sync. */
+  status(userId: string, deviceId: string): Promise<KeyStatus> {
+    return this.statuses.get(statusKey(userId, deviceId), async () => {
+      const [counts, unusedFallback] = await Promise.all([
+        this.stores.oneTimeKeys.counts(userId, deviceId),
+        this.stores.oneTimeKeys.unusedFallbackAlgorithms(userId, deviceId),
+      ]);
+      return { counts: withDefaultCount(counts), unusedFallback };
+    });
+  }
+
+  /** Forgets the key statuses of a user's devices (they uploaded, were claimed from, or were deleted). */
+  forgetStatus(userId: string, deviceId?: string): void {
+    const key = deviceId === undefined ? undefined : statusKey(userId, deviceId);
+    this.statuses.invalidate((k) => (key === undefined ? k.startsWith(`${userId}|`) : k === key));
   }
 
   /** POST /keys/query. */
@@ -130,6 +144,7 @@ export class E2eKeys {
         const key: ClaimedKey | undefined =
           (await this.stores.oneTimeKeys.claim(userId, deviceId, algorithm)) ??
           (await this.stores.oneTimeKeys.claimFallback(userId, deviceId, algorithm));
+        this.forgetStatus(userId, deviceId);
         if (key) ((oneTimeKeys[userId] ??= {})[deviceId] = { [key.id]: key.key });
       }
     }
@@ -183,5 +198,12 @@ function keyJsonOrBad(key: OneTimeKey): string {
 
 /** A re-uploaded one-time key is the same if only its signatures differ. */
 const sameOneTimeKey = (stored: string, uploaded: string): boolean => sameSignedContent(JSON.parse(stored), JSON.parse(uploaded));
+
+export interface KeyStatus {
+  counts: Record<string, number>;
+  unusedFallback: string[];
+}
+
+const statusKey = (userId: string, deviceId: string) => `${userId}|${deviceId}`;
 
 const withDefaultCount = (counts: Record<string, number>): Record<string, number> => ({ [SIGNED_CURVE25519]: 0, ...counts });

@@ -26,9 +26,9 @@ export class Notifications implements UnreadCounter {
     private readonly clientEvents: ClientEvents,
   ) {}
 
-  async counts(userId: string, roomIds: readonly string[], perThread: boolean): Promise<Map<string, NotificationCountsByRoom>> {
+  async counts(userId: string, roomIds: readonly string[], perThread: boolean, upTo: number): Promise<Map<string, NotificationCountsByRoom>> {
     const out = new Map<string, NotificationCountsByRoom>();
-    for (const row of await this.stores.pushActions.unreadCounts(userId, roomIds)) {
+    for (const row of await this.stores.pushActions.unreadCounts(userId, roomIds, upTo)) {
       let counts = out.get(row.roomId);
       if (!counts) out.set(row.roomId, (counts = { room: { notification_count: 0, highlight_count: 0 } }));
       const add = { notification_count: row.notifications, highlight_count: row.highlights };

@@ -17,7 +17,7 @@ import { isValidReplacement, newestReplacementFirst } from '../../spec/relations
 import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
 import type { FormatOptions, Viewer } from './client-events';
-import { SharedReads } from '../shared-reads';
+import { SharedReads } from '../../storage/shared-reads';
 import { ignoredUsers } from './history-access';
 import type { Visibility } from './visibility';
 

@@ -13,7 +13,12 @@ function parseFilterId(filterId: string): number | undefined {
   return id <= MAX_FILTER_ID ? id : undefined;
 }
 
+/** Uploaded filters kept parsed: they never change, and clients name the same one on every /sync. */
+const REMEMBERED_FILTERS = 10_000;
+
 export class Filters {
+  private readonly parsed = new Map<string, Filter>();
+
   constructor(private readonly filters: FilterStore) {}
 
   /** Stores a definition that has passed the filter schema; returns its ID. */
@@ -37,9 +42,15 @@ export class Filters {
   async resolve(userId: string, param: string | undefined): Promise<Filter> {
     if (param === undefined || param === '') return filterFromJson({});
     if (isInlineFilter(param)) return parseInlineFilter(param);
+    const key = `${userId} ${param}`;
+    const known = this.parsed.get(key);
+    if (known) return known;
     const id = parseFilterId(param);
     const definition = id === undefined ? undefined : await this.filters.get(userId, id);
     if (definition === undefined) throw invalidParam(`Unknown filter '${param}'`);
-    return parseFilter(definition);
+    const filter = parseFilter(definition);
+    this.parsed.set(key, filter);
+    if (this.parsed.size > REMEMBERED_FILTERS) this.parsed.delete(this.parsed.keys().next().value!);
+    return filter;
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { signingKeyPair } from '../../spec/signing';
 import { parseSigningKey } from '../../spec/signing-key';
 import type { Stores } from '../../storage';
+import { whenSettled } from '../../storage/transactions';
 import type { Config } from '../config/schema';
 import { createE2ee, type E2ee } from '../e2ee';
 import { Presence } from '../presence/presence';
@@ -87,7 +88,10 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const accountData = new AccountData(stores, notifier);
   const e2ee = createE2ee(stores, notifier, uia, config.server_name);
   sync.register(new DeviceListStream(stores, e2ee.deviceLists, e2ee.keys));
-  accounts.onDevicesChanged((userId, trx) => e2ee.deviceLists.changed(userId, trx));
+  accounts.onDevicesChanged(async (userId, trx) => {
+    await e2ee.deviceLists.changed(userId, trx);
+    whenSettled(trx, () => e2ee.keys.forgetStatus(userId));
+  });
   const typing = new Typing(stores, notifier);
   events.subscribe((persisted) => typing.onEvent(persisted));
   sync.register(new TypingStream(typing));

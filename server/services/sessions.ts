@@ -69,13 +69,15 @@ export class Sessions {
 
   /** Resolves an access token, or throws 401 M_UNKNOWN_TOKEN (soft_logout when it merely expired). */
   async authenticate(token: string, client: { ip: string; userAgent?: string }): Promise<Requester> {
-    const info = await this.tokens.findAccess(hashToken(token));
+    const hash = hashToken(token);
+    const info = await this.tokens.findAccess(hash);
     if (!info || info.deactivated) throw unknownToken(false);
     const now = this.now();
     if (info.expiresTs !== null && info.expiresTs <= now) throw unknownToken(true, 'Access token has expired');
     if (!info.used && info.refreshTokenId !== null) await this.tokens.markAccessUsed(info.id, info.refreshTokenId);
     if (info.lastSeenTs === null || now - info.lastSeenTs >= LAST_SEEN_WRITE_INTERVAL_MS) {
       await this.devices.touch(info.userId, info.deviceId, { ip: client.ip, ts: now, userAgent: client.userAgent });
+      this.tokens.seen(hash, now);
     }
     return { userId: info.userId, deviceId: info.deviceId, isGuest: info.isGuest, isAdmin: info.isAdmin, accessTokenId: info.id };
   }

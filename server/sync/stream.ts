@@ -5,6 +5,7 @@
  * (sync.ts) asks each for its position and its part, room events first.
  */
 import type { Filter } from '../../spec/filter';
+import type { MembershipChange } from '../../storage/memberships';
 import type { SyncBuilder } from './response';
 import type { Positions, StreamName } from './token';
 
@@ -24,6 +25,12 @@ export interface SyncRooms {
   newlyJoined: ReadonlySet<string>;
   /** Rooms the user left (or was kicked or banned from) in (since, to]. */
   newlyLeft: ReadonlySet<string>;
+  /**
+   * The membership events in (since, to] of the rooms the user is joined to or
+   * newly left, oldest first (none on an initial sync). Read at most once per
+   * request, usually from events the room stream has read already.
+   */
+  membershipChanges(): Promise<readonly MembershipChange[]>;
 }
 
 export interface SyncContext {
@@ -64,7 +71,8 @@ export interface NotificationCountsByRoom {
 
 /** Unread notification counts (the push module keeps them). */
 export interface UnreadCounter {
-  counts(userId: string, roomIds: readonly string[], perThread: boolean): Promise<Map<string, NotificationCountsByRoom>>;
+  /** The counts as of room stream position `upTo` (a sync's `to`). */
+  counts(userId: string, roomIds: readonly string[], perThread: boolean, upTo: number): Promise<Map<string, NotificationCountsByRoom>>;
 }
 
 /**

@@ -30,6 +30,12 @@ export interface SyncRequest {
   sinceIsAcknowledged?: boolean;
 }
 
+/** What Sync needs of the room stream beyond a stream: the rooms it last found a user joined to. */
+export interface RoomStreamLike extends SyncStream {
+  /** The user's joined rooms at room position `at`, if the stream knows them without reading. */
+  joinedRoomsAt(userId: string, at: number): string[] | undefined;
+}
+
 export interface SyncResult {
   response: SyncResponse;
   /** The positions `next_batch` carries. */
@@ -47,7 +53,7 @@ export class Sync {
     private readonly stores: Stores,
     private readonly notifier: Notifier,
     /** The room event stream: it runs first and finds the user's rooms for the others. */
-    private readonly rooms: SyncStream,
+    private readonly rooms: RoomStreamLike,
     private readonly now: () => number = Date.now,
   ) {
     this.register(rooms);
@@ -106,7 +112,7 @@ export class Sync {
         if (!waits || result.news) return result;
       }
       const remaining = deadline - this.now();
-      const woken = remaining > 0 && (await this.notifier.wait(await this.wakeKeys(requester), mark, remaining, request.signal));
+      const woken = remaining > 0 && (await this.notifier.wait(await this.wakeKeys(requester, to), mark, remaining, request.signal));
       if (woken && !request.signal?.aborted) continue;
       // Nothing came: answer with the fields every response carries (key counts), computed once.
       if (result) return result;
@@ -120,9 +126,9 @@ export class Sync {
     for (const stream of this.streams.values()) await stream.acknowledge?.(requester, since);
   }
 
-  /** The keys whose changes concern the requester: their user, their device and their joined rooms. */
-  private async wakeKeys(requester: SyncRequester): Promise<WakeKey[]> {
-    const rooms = await this.stores.memberships.roomsOf(requester.userId, ['join']);
+  /** The keys whose changes concern the requester: their user, their device and their joined rooms (as of `to`; a later join wakes the user's key). */
+  private async wakeKeys(requester: SyncRequester, to: Positions): Promise<WakeKey[]> {
+    const rooms = this.rooms.joinedRoomsAt(requester.userId, to.rooms) ?? (await this.stores.memberships.roomsOf(requester.userId, ['join']));
     return [userKey(requester.userId), deviceKey(requester.userId, requester.deviceId), ...rooms.map(roomKey)];
   }
 
@@ -134,7 +140,7 @@ export class Sync {
       to: request.to,
       fullState: request.fullState,
       useStateAfter: request.useStateAfter,
-      rooms: { joined: new Set(), newlyJoined: new Set(), newlyLeft: new Set() },
+      rooms: { joined: new Set(), newlyJoined: new Set(), newlyLeft: new Set(), membershipChanges: async () => [] },
     };
     const out = new SyncBuilder(request.filter, request.to);
     await this.rooms.sync(ctx, out);
@@ -146,7 +152,7 @@ export class Sync {
   private async addUnreadCounts(ctx: SyncContext, out: SyncBuilder): Promise<void> {
     if (!this.unread || out.joined.size === 0) return;
     const perThread = ctx.filter.room.timeline.unreadThreadNotifications;
-    const counts = await this.unread.counts(ctx.requester.userId, [...out.joined.keys()], perThread);
+    const counts = await this.unread.counts(ctx.requester.userId, [...out.joined.keys()], perThread, ctx.to.rooms);
     for (const [roomId, room] of out.joined) {
       const found = counts.get(roomId);
       room.unread_notifications = found?.room ?? { notification_count: 0, highlight_count: 0 };

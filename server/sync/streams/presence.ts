@@ -50,10 +50,8 @@ export class PresenceStream implements SyncStream {
   private async newRoomMates(ctx: SyncContext, since: Positions): Promise<PresenceRow[]> {
     const to = ctx.to[this.name];
     const joiners = new Set<string>();
-    if (since.rooms < ctx.to.rooms) {
-      for (const change of await this.stores.memberships.changesIn([...ctx.rooms.joined], since.rooms, ctx.to.rooms)) {
-        if (change.membership === 'join' && change.userId !== ctx.requester.userId) joiners.add(change.userId);
-      }
+    for (const change of await ctx.rooms.membershipChanges()) {
+      if (change.membership === 'join' && change.userId !== ctx.requester.userId && ctx.rooms.joined.has(change.roomId)) joiners.add(change.userId);
     }
     const rows = [
       ...(await this.stores.presence.notOfflineInRooms([...ctx.rooms.newlyJoined], to)),

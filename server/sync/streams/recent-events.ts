@@ -6,7 +6,7 @@
  */
 import type { Stores } from '../../../storage';
 import type { StoredEvent } from '../../../storage/events';
-import { SharedReads } from '../../shared-reads';
+import { SharedReads } from '../../../storage/shared-reads';
 
 /** The widest range read at once (in stream positions). */
 const MAX_RANGE = 500;

@@ -11,14 +11,14 @@ import { roomAllowed } from '../../../spec/filter';
 import { stateTuple } from '../../../spec/pdu';
 import type { Stores } from '../../../storage';
 import type { StoredEvent } from '../../../storage/events';
-import type { UserMembership } from '../../../storage/memberships';
+import type { MembershipChange, UserMembership } from '../../../storage/memberships';
 import type { PersistedEvent } from '../../rooms/event-bus';
 import type { ClientEvents } from '../../rooms/client-events';
 import { ignoredUsers } from '../../rooms/history-access';
 import { strippedStateAt } from '../../rooms/stripped-state';
 import { pointBefore, streamToken, topologicalToken } from '../../rooms/tokens';
 import type { Visibility } from '../../rooms/visibility';
-import { SharedReads } from '../../shared-reads';
+import { SharedReads } from '../../../storage/shared-reads';
 import { roomKey, userKey, type WakeKey } from '../notifier';
 import type { JoinedRoom, LeftRoom, RoomSummary, SyncBuilder } from '../response';
 import { SyncRoomState, type MemberSelection } from '../room-state';
@@ -115,7 +115,13 @@ export class RoomStream implements SyncStream {
         leftPlans.push({ roomId: m.roomId, after: since, upTo: m.streamOrdering ?? to, wholeState: since === undefined || ctx.fullState });
       }
     }
-    ctx.rooms = { joined, newlyJoined, newlyLeft };
+    let changes: Promise<MembershipChange[]> | undefined;
+    ctx.rooms = {
+      joined,
+      newlyJoined,
+      newlyLeft,
+      membershipChanges: () => (changes ??= since === undefined ? Promise.resolve([]) : this.membershipChanges([...joined, ...newlyLeft], since, to, recent)),
+    };
 
     const requested: Requested = {
       ctx,
@@ -139,6 +145,7 @@ export class RoomStream implements SyncStream {
   private async membershipsAt(userId: string, to: number, since?: number, recent?: Map<string, StoredEvent[]>): Promise<UserMembership[]> {
     const kept = this.memberships.get(userId);
     if (kept && since !== undefined && recent && kept.position >= since && kept.position <= to && !hasMembershipEvent(recent, userId, kept.position)) {
+      kept.position = to;
       return kept.list;
     }
     const current = await this.stores.memberships.currentOf(userId);
@@ -149,6 +156,27 @@ export class RoomStream implements SyncStream {
     this.memberships.set(userId, { position: to, list });
     if (this.memberships.size > REMEMBERED_USERS) this.memberships.delete(this.memberships.keys().next().value!);
     return list;
+  }
+
+  /** The membership events in (since, to] of the rooms, from `recent` when it holds the range. */
+  private async membershipChanges(roomIds: string[], since: number, to: number, recent?: Map<string, StoredEvent[]>): Promise<MembershipChange[]> {
+    if (!recent) return this.stores.memberships.changesIn(roomIds, since, to);
+    return roomIds
+      .flatMap((roomId) => recent.get(roomId) ?? [])
+      .filter((stored) => stored.event.pdu.type === 'm.room.member' && typeof stored.event.pdu.content.membership === 'string')
+      .sort((a, b) => a.streamOrdering! - b.streamOrdering!)
+      .map((stored) => ({
+        roomId: stored.roomId,
+        userId: stored.event.pdu.state_key!,
+        membership: stored.event.pdu.content.membership as string,
+        streamOrdering: stored.streamOrdering!,
+      }));
+  }
+
+  /** The rooms the user is joined to as of room stream position `at`, when this stream read them at that very position; else undefined. */
+  joinedRoomsAt(userId: string, at: number): string[] | undefined {
+    const kept = this.memberships.get(userId);
+    return kept?.position === at ? kept.list.filter((m) => m.membership === 'join').map((m) => m.roomId) : undefined;
   }
 
   private stateGroupAt(roomId: string, stream: number): Promise<number | undefined> {
