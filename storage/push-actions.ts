@@ -55,7 +55,8 @@ export class PushActionStore {
   private readonly kept = new Map<string, { upTo: number; threads: ThreadCounts }>();
   /** Bumped by every change to what is read: counts read across one are not kept. */
   private generation = 0;
-  private readonly newRows = new SharedReads<{ user_id: string; thread_id: string; highlight: boolean | number }[]>(10_000, 1000);
+  /** A room's unread rows in a stream range, by user. */
+  private readonly newRows = new SharedReads<Map<string, { thread_id: string; highlight: boolean | number }[]>>(10_000, 16);
 
   constructor(
     private readonly db: Db,
@@ -118,17 +119,25 @@ export class PushActionStore {
 
   /** Kept counts plus the user's rows in (kept.upTo, upTo]. */
   private async broughtForward(userId: string, roomId: string, kept: { upTo: number; threads: ThreadCounts }, upTo: number): Promise<ThreadCounts> {
-    const rows = await this.newRows.get(`${roomId} ${kept.upTo} ${upTo}`, async () =>
-      this.db('push_actions')
+    const byUser = await this.newRows.get(`${roomId} ${kept.upTo} ${upTo}`, async () => {
+      const rows: { user_id: string; thread_id: string; highlight: boolean | number }[] = await this.db('push_actions')
         .where('room_nid', await this.rooms.nid(roomId))
         .andWhere('stream_ordering', '>', kept.upTo)
         .andWhere('stream_ordering', '<=', upTo)
         .whereNull('read_ts')
-        .select('user_id', 'thread_id', 'highlight'),
-    );
+        .select('user_id', 'thread_id', 'highlight');
+      const users = new Map<string, { thread_id: string; highlight: boolean | number }[]>();
+      for (const row of rows) {
+        let list = users.get(row.user_id);
+        if (!list) users.set(row.user_id, (list = []));
+        list.push(row);
+      }
+      return users;
+    });
+    const mine = byUser.get(userId);
+    if (!mine) return kept.threads;
     const threads: ThreadCounts = new Map([...kept.threads].map(([thread, c]) => [thread, { ...c }]));
-    for (const row of rows) {
-      if (row.user_id !== userId) continue;
+    for (const row of mine) {
       const c = threads.get(row.thread_id) ?? { notifications: 0, highlights: 0 };
       threads.set(row.thread_id, { notifications: c.notifications + 1, highlights: c.highlights + (row.highlight ? 1 : 0) });
     }

@@ -83,6 +83,8 @@ function compose(chain: Chain): Map<StateTuple, StateRef> {
 
 export class StateGroupStore {
   private readonly cache: WeightedLru<number, Group>;
+  /** Chains assembled lately: the same few groups are looked up by every member an event wakes. */
+  private readonly chains = new RecentChains();
   /** Groups read or written inside a transaction, cached once it commits. */
   private readonly uncommitted = new WeakMap<Knex.Transaction, Map<number, Group>>();
   private readonly maxHeight: number;
@@ -235,6 +237,8 @@ export class StateGroupStore {
 
   /** `group` and its bases down to the snapshot, from the cache where possible, else in one query. */
   private async chain(group: number, db: Db): Promise<Chain> {
+    const assembled = outermost(db) === undefined ? this.chains.get(group) : undefined;
+    if (assembled) return assembled;
     const chain: Chain = [];
     let next: number | null = group;
     for (let cached = this.recall(db, next); cached; cached = next === null ? undefined : this.recall(db, next)) {
@@ -242,6 +246,7 @@ export class StateGroupStore {
       next = cached.baseId;
     }
     if (next !== null) chain.push(...(await this.fetchChain(next, db)));
+    if (outermost(db) === undefined) this.chains.set(group, chain);
     return chain;
   }
 
@@ -320,6 +325,20 @@ export class StateGroupStore {
       refs.set(id, { nid: Number(row.nid), id });
     }
     return refs;
+  }
+}
+
+/** A small cache of assembled chains; groups never change, so neither do their chains. */
+class RecentChains {
+  private readonly chains = new Map<number, Chain>();
+
+  get(group: number): Chain | undefined {
+    return this.chains.get(group);
+  }
+
+  set(group: number, chain: Chain): void {
+    this.chains.set(group, chain);
+    if (this.chains.size > 1024) this.chains.delete(this.chains.keys().next().value!);
   }
 }
 

@@ -26,8 +26,12 @@ export interface VisibilityOptions {
   memberships?: ReadonlyMap<string, string>;
 }
 
+/** History visibility settings under which a current member sees everything. */
+const OPEN: ReadonlySet<HistoryVisibility> = new Set(['shared', 'world_readable']);
+
 export class Visibility {
   private readonly deciding = new Map<string, Deciding>();
+  private readonly visibilityOfGroup = new Map<number, HistoryVisibility>();
 
   constructor(private readonly stores: Stores) {}
 
@@ -41,6 +45,32 @@ export class Visibility {
   async filter(userId: string, events: readonly StoredEvent[], options: VisibilityOptions = {}): Promise<StoredEvent[]> {
     const placed = events.filter((stored) => stored.stateGroupBefore !== null);
     if (placed.length === 0) return [];
+    // A member who is joined now sees every event of history that was shared (or world-readable) when it was sent,
+    // whatever their own membership was then: no need to look that up.
+    const judged = new Set<StoredEvent>();
+    for (const stored of placed) {
+      const open = options.memberships?.get(stored.roomId) === 'join' && OPEN.has(await this.historyVisibilityIn(stored.stateGroupBefore!));
+      if (!open) judged.add(stored);
+    }
+    if (judged.size === 0) return placed;
+    const seen = new Set(await this.judge(userId, [...judged], options));
+    return placed.filter((stored) => !judged.has(stored) || seen.has(stored));
+  }
+
+  /** The history visibility setting in a state group (groups never change, so it is remembered). */
+  private async historyVisibilityIn(group: number): Promise<HistoryVisibility> {
+    let visibility = this.visibilityOfGroup.get(group);
+    if (visibility === undefined) {
+      const id = await this.stores.stateGroups.entry(group, HISTORY_VISIBILITY);
+      visibility = id === undefined ? 'shared' : (await this.decidingParts([id])).get(id)!.visibility;
+      this.visibilityOfGroup.set(group, visibility);
+      if (this.visibilityOfGroup.size > REMEMBERED_EVENTS) this.visibilityOfGroup.delete(this.visibilityOfGroup.keys().next().value!);
+    }
+    return visibility;
+  }
+
+  /** The spec's rules, event by event, from the user's view of the room at each. */
+  private async judge(userId: string, placed: readonly StoredEvent[], options: VisibilityOptions): Promise<StoredEvent[]> {
     const judgedOnBoth = (stored: StoredEvent) => {
       const { type, state_key: stateKey } = stored.event.pdu;
       return type === 'm.room.history_visibility' || (type === 'm.room.member' && stateKey === userId);
