@@ -4,6 +4,8 @@
  * and the request errors.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoom, join, send } from './helpers/rooms';
 import { createUser, expectError, freshDatabase, startServer, type TestServer, type TestUser } from './helpers/server';
 import { getSync, joinedRoom, messageBodies, settledWithin, stateOf, sync, SYNC, timelineOf } from './helpers/sync';
@@ -267,5 +269,29 @@ describe('stopping the server', () => {
     await server.stop();
     assert.ok(Date.now() - started < 5000);
     assert.equal((await waiting).status, 200);
+  });
+});
+
+describe('a client that goes away', () => {
+  it('ends its long-poll without reading anything more from the database', async () => {
+    const server = await startServer();
+    try {
+      const alice = await createUser(server, 'alice');
+      const { next_batch: since } = await sync(server, alice);
+      const longPoll = http.get(`${server.baseUrl}${SYNC}?since=${encodeURIComponent(since)}&timeout=60000`, {
+        headers: { Authorization: `Bearer ${alice.accessToken}` },
+        agent: false,
+      });
+      longPoll.on('error', () => {});
+      while (server.hs.services.notifier.waiters === 0) await sleep(5);
+      const queries: string[] = [];
+      server.hs.services.stores.db.on('query', (query: { sql: string }) => queries.push(query.sql));
+      longPoll.destroy();
+      while (server.hs.services.notifier.waiters > 0) await sleep(5);
+      await sleep(100);
+      assert.deepEqual(queries, []);
+    } finally {
+      await server.stop();
+    }
   });
 });

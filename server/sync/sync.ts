@@ -113,7 +113,9 @@ export class Sync {
       }
       const remaining = deadline - this.now();
       const woken = remaining > 0 && (await this.notifier.wait(await this.wakeKeys(requester, to), mark, remaining, request.signal));
-      if (woken && !request.signal?.aborted) continue;
+      // The client went away: no one will read an answer, so none is computed (nor the database read while the server stops).
+      if (request.signal?.aborted) return result ?? { response: { next_batch: formatSyncToken(since!) }, next: since!, news: false };
+      if (woken) continue;
       // Nothing came: answer with the fields every response carries (key counts), computed once.
       if (result) return result;
       const out = await this.compute({ ...request, since, to });
