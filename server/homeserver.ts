@@ -77,6 +77,7 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
           ? https.createServer({ cert: readFileSync(listener.tls.certificate_path), key: readFileSync(listener.tls.key_path) }, app.callback())
           : http.createServer(app.callback());
         server.keepAliveTimeout = KEEP_ALIVE_MS;
+        countRequests(server);
         server.headersTimeout = KEEP_ALIVE_MS + 1000;
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -98,14 +99,29 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
   };
 }
 
+/** Requests each server is answering: a stopping server drops its connections once none is left. */
+const inFlight = new WeakMap<http.Server, number>();
+
+function countRequests(server: http.Server): void {
+  inFlight.set(server, 0);
+  server.on('request', (_req, res: http.ServerResponse) => {
+    inFlight.set(server, inFlight.get(server)! + 1);
+    res.once('close', () => inFlight.set(server, inFlight.get(server)! - 1));
+  });
+}
+
 /** Closes the listeners, then the services' work in the background (which uses the database), then the database. */
 async function stop(servers: http.Server[], services: Services, db: Db): Promise<void> {
   await Promise.all(
     servers.map(
       (server) =>
         new Promise<void>((resolve) => {
-          // Connections go as soon as they fall idle: in-flight requests finish, keep-alive does not hold the stop.
-          const reaper = setInterval(() => server.closeIdleConnections(), 50);
+          // In-flight requests finish; then every connection goes, idle keep-alive ones and
+          // ones that never sent a request alike, so neither holds the stop.
+          const reaper = setInterval(() => {
+            if (inFlight.get(server) === 0) server.closeAllConnections();
+            else server.closeIdleConnections();
+          }, 50);
           server.close(() => {
             clearInterval(reaper);
             resolve();

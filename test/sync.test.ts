@@ -4,6 +4,7 @@
  * and the request errors.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoom, join, send } from './helpers/rooms';
@@ -259,6 +260,17 @@ describe('sync tokens across a restart', () => {
 });
 
 describe('stopping the server', () => {
+  it('is not held by a connection that never sent a request', async () => {
+    const server = await startServer();
+    const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const started = Date.now();
+    await server.stop();
+    assert.ok(Date.now() - started < 5000);
+    socket.destroy();
+  });
+
   it('answers waiting syncs at once instead of holding the shutdown', async () => {
     const server = await startServer();
     const alice = await createUser(server, 'alice');
