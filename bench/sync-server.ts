@@ -4,6 +4,8 @@
  * IPC: it sets up users and rooms through the services (fast, and not what is
  * measured), and reports its memory and how many requests are waiting.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import type { Requester } from '../server/http/route';
 import { createUser, startServer, type TestServer } from '../test/helpers/server';
 
@@ -13,6 +15,7 @@ export type Command =
   | { op: 'rss' }
   | { op: 'waiters' }
   | { op: 'queries' }
+  | { op: 'profile'; file?: string }
   | { op: 'stop' };
 
 export interface BenchUser {
@@ -75,11 +78,30 @@ async function handle(command: Command): Promise<unknown> {
       for (const key of Object.keys(queries)) delete queries[key];
       return counted;
     }
+    case 'profile':
+      return profile(command.file);
     case 'stop':
       await server.stop();
       setImmediate(() => process.exit(0));
       return null;
   }
+}
+
+const session = new Session();
+const post = (method: string, params?: object) =>
+  new Promise<any>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+
+/** Starts the CPU profiler, or stops it and writes the profile to `file`. */
+async function profile(file?: string): Promise<null> {
+  if (file === undefined) {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.start');
+  } else {
+    writeFileSync(file, JSON.stringify((await post('Profiler.stop')).profile));
+    session.disconnect();
+  }
+  return null;
 }
 
 async function main(): Promise<void> {

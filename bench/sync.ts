@@ -43,8 +43,7 @@ class ServerProcess {
   }
 
   static start(): Promise<ServerProcess> {
-    const profile = process.env.BENCH_SYNC_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SYNC_PROFILE}`] : [];
-    const child = fork(join(__dirname, 'sync-server.js'), { execArgv: ['--expose-gc', ...profile], env: process.env, stdio: 'inherit' });
+    const child = fork(join(__dirname, 'sync-server.js'), { execArgv: ['--expose-gc'], env: process.env, stdio: 'inherit' });
     return new Promise((resolve, reject) => {
       child.once('message', () => resolve(new ServerProcess(child)));
       child.once('exit', (code) => reject(new Error(`the server process exited with ${code}`)));
@@ -211,6 +210,8 @@ async function fanOut(transport: 'long-poll' | 'WebSocket', rooms: number, membe
     // One message at a time: each reaches every member before the next is sent.
     deliveries.reset();
     await server.call({ op: 'queries' });
+    // BENCH_SYNC_PROFILE=file.cpuprofile profiles the server while messages fan out.
+    if (process.env.BENCH_SYNC_PROFILE) await server.call({ op: 'profile' });
     const messages = Math.max(MESSAGES, rooms);
     for (let i = 0; i < messages; i++) {
       const roomId = roomIds[i % roomIds.length];
@@ -219,6 +220,7 @@ async function fanOut(transport: 'long-poll' | 'WebSocket', rooms: number, membe
     }
     const quiet = deliveries.latencies;
     const quietEarly = deliveries.early;
+    if (process.env.BENCH_SYNC_PROFILE) await server.call({ op: 'profile', file: process.env.BENCH_SYNC_PROFILE });
     if (process.env.BENCH_SYNC_QUERIES) {
       for (const [sql, [n, total]] of await server.call<[string, [number, number]][]>({ op: 'queries' })) {
         console.log(`${(n / messages).toFixed(1)} per message, ${(total / n).toFixed(3)} ms each: ${sql.replace(/\s+/g, ' ').slice(0, 150)}`);

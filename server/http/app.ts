@@ -30,7 +30,16 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: false });
   const router = new Router();
   const limiter = new RateLimiter();
-  for (const route of deps.routes) mount(router, route, deps, limiter);
+  /** Routes without path parameters, found by one map lookup instead of trying every route's pattern. */
+  const exact = new Map<string, Map<string, Koa.Middleware>>();
+  for (const route of deps.routes) {
+    const handle = handler(route, deps, limiter);
+    if (route.path.includes(':')) router.register(route.path, [route.method], handle);
+    else {
+      if (!exact.has(route.path)) exact.set(route.path, new Map());
+      exact.get(route.path)!.set(route.method, handle);
+    }
+  }
 
   app.use(async (ctx, next) => {
     const started = performance.now();
@@ -41,10 +50,12 @@ export function createApp(deps: AppDeps): Koa {
         ctx.body = {};
         return;
       }
-      await next();
+      const handle = exact.get(ctx.path)?.get(ctx.method);
+      if (handle) await handle(ctx, next);
+      else await next();
       if (ctx.body === undefined) {
-        const matched = router.match(ctx.path, ctx.method);
-        throw unrecognized(matched.path.length > 0 ? 405 : 404);
+        const known = router.match(ctx.path, ctx.method).path.length > 0 || exact.has(ctx.path);
+        throw unrecognized(known ? 405 : 404);
       }
     } catch (err) {
       const error = err instanceof MatrixError ? err : internal(err, deps.log, ctx.path);
@@ -82,9 +93,10 @@ function bearerToken(ctx: Koa.Context): string | undefined {
   return typeof fromQuery === 'string' ? fromQuery : undefined;
 }
 
-function mount(router: Router, route: Route<any>, deps: AppDeps, limiter: RateLimiter): void {
+/** The koa handler of a route: authentication, rate limit, body, then the route's own handler. */
+function handler(route: Route<any>, deps: AppDeps, limiter: RateLimiter): Koa.Middleware {
   const { config } = deps;
-  const handle = async (ctx: Koa.Context) => {
+  return async (ctx: Koa.Context) => {
     ctx.state.route = route.path;
     const client = { ip: ctx.ip.replace(/^::ffff:/, ''), userAgent: ctx.get('User-Agent') || undefined };
 
@@ -126,7 +138,7 @@ function mount(router: Router, route: Route<any>, deps: AppDeps, limiter: RateLi
     ctx.res.once('close', () => {
       if (!ctx.res.writableFinished) gone.abort();
     });
-    const result = await route.handler({ params: ctx.params, query, body, requester, ip: client.ip, userAgent: client.userAgent, signal: gone.signal });
+    const result = await route.handler({ params: ctx.params ?? {}, query, body, requester, ip: client.ip, userAgent: client.userAgent, signal: gone.signal });
     if (result instanceof Reply) {
       ctx.status = result.status;
       ctx.set(result.headers);
@@ -136,5 +148,4 @@ function mount(router: Router, route: Route<any>, deps: AppDeps, limiter: RateLi
       ctx.body = result ?? {};
     }
   };
-  router.register(route.path, [route.method], handle);
 }

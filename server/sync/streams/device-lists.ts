@@ -28,12 +28,19 @@ export class DeviceListStream implements SyncStream {
     const [status, delta] = await Promise.all([
       this.keys.status(userId, deviceId),
       // The spec sends device list changes on incremental syncs only.
-      ctx.since && this.deviceLists.delta(userId, ctx.since, ctx.to, ctx.rooms),
+      ctx.since && (await this.anythingNew(ctx)) && this.deviceLists.delta(userId, ctx.since, ctx.to, ctx.rooms),
     ]);
     out.oneTimeKeyCounts = status.counts;
     out.unusedFallbackKeyTypes = status.unusedFallback;
     if (!delta) return;
     for (const user of delta.changed) out.deviceLists.changed.add(user);
     for (const user of delta.left) out.deviceLists.left.add(user);
+  }
+
+  /** Whether (since, to] may hold device list news: a change, or someone joining or leaving a room of the user's. */
+  private async anythingNew(ctx: SyncContext): Promise<boolean> {
+    const { since, to, rooms } = ctx;
+    if (since![this.name] !== to[this.name] || rooms.newlyJoined.size > 0 || rooms.newlyLeft.size > 0) return true;
+    return (await rooms.membershipChanges()).length > 0;
   }
 }

@@ -27,6 +27,7 @@ export class PresenceStream implements SyncStream {
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {
     const to = ctx.to[this.name];
+    if (ctx.since && ctx.since[this.name] === to && ctx.rooms.newlyJoined.size === 0 && (await ctx.rooms.membershipChanges()).length === 0) return;
     const rows = ctx.since === undefined ? await this.stores.presence.notOfflineVisibleTo(ctx.requester.userId, to) : await this.changes(ctx, ctx.since);
     const events = dedupe(rows)
       .map((row) => this.presence.eventOf(row))

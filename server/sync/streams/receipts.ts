@@ -33,6 +33,7 @@ export class ReceiptStream implements SyncStream {
   }
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {
+    if (ctx.since && !ctx.fullState && ctx.since[this.name] === ctx.to[this.name] && ctx.rooms.newlyJoined.size === 0) return;
     const { userId } = ctx.requester;
     const filter = ctx.filter.room.ephemeral;
     const rooms = [...ctx.rooms.joined].filter((roomId) => eventAllowed(filter, { type: 'm.receipt', room_id: roomId }));

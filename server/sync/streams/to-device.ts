@@ -13,8 +13,13 @@ import type { Positions } from '../token';
 
 export const MAX_TO_DEVICE_PER_SYNC = 100;
 
+/** Devices whose last acknowledged position is remembered. */
+const REMEMBERED_DEVICES = 100_000;
+
 export class ToDeviceStream implements SyncStream {
   readonly name = 'to_device' as const;
+  /** Per device: the position up to which its messages are deleted already. */
+  private readonly acknowledged = new Map<string, number>();
 
   constructor(private readonly stores: Stores) {}
 
@@ -25,7 +30,13 @@ export class ToDeviceStream implements SyncStream {
   async acknowledge(requester: SyncRequester, since: Positions): Promise<void> {
     // A token ahead of the stream (a restored database) acknowledges nothing it has not seen.
     const upTo = Math.min(since[this.name], await this.current());
-    if (upTo > 0) await this.stores.deviceInbox.acknowledge(requester.userId, requester.deviceId, upTo);
+    const device = `${requester.userId}|${requester.deviceId}`;
+    // Every request repeats its token: delete only when it moved past what was acknowledged already.
+    if (upTo <= (this.acknowledged.get(device) ?? 0)) return;
+    await this.stores.deviceInbox.acknowledge(requester.userId, requester.deviceId, upTo);
+    this.acknowledged.delete(device);
+    this.acknowledged.set(device, upTo);
+    if (this.acknowledged.size > REMEMBERED_DEVICES) this.acknowledged.delete(this.acknowledged.keys().next().value!);
   }
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {

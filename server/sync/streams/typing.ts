@@ -23,6 +23,7 @@ export class TypingStream implements SyncStream {
     const since = ctx.since?.[this.name];
     const to = ctx.to[this.name];
     const longAgo = since !== undefined && since < this.typing.startPosition;
+    if (since === to && ctx.rooms.newlyJoined.size === 0) return;
     for (const roomId of ctx.rooms.joined) {
       if (!eventAllowed(ctx.filter.room.ephemeral, { type: 'm.typing', room_id: roomId })) continue;
       const { userIds, changedAt } = this.typing.in(roomId);
