@@ -16,6 +16,7 @@ export type Command =
   | { op: 'waiters' }
   | { op: 'queries' }
   | { op: 'profile'; file?: string }
+  | { op: 'cpu' }
   | { op: 'stop' };
 
 export interface BenchUser {
@@ -77,6 +78,10 @@ async function handle(command: Command): Promise<unknown> {
       const counted = Object.entries(queries).sort((a, b) => b[1][1] - a[1][1]).slice(0, 25);
       for (const key of Object.keys(queries)) delete queries[key];
       return counted;
+    }
+    case 'cpu': {
+      const { user, system } = process.cpuUsage();
+      return user + system;
     }
     case 'profile':
       return profile(command.file);

@@ -212,6 +212,7 @@ async function fanOut(transport: 'long-poll' | 'WebSocket', rooms: number, membe
     await server.call({ op: 'queries' });
     // BENCH_SYNC_PROFILE=file.cpuprofile profiles the server while messages fan out.
     if (process.env.BENCH_SYNC_PROFILE) await server.call({ op: 'profile' });
+    const cpuBefore = await server.call<number>({ op: 'cpu' });
     const messages = Math.max(MESSAGES, rooms);
     for (let i = 0; i < messages; i++) {
       const roomId = roomIds[i % roomIds.length];
@@ -220,6 +221,8 @@ async function fanOut(transport: 'long-poll' | 'WebSocket', rooms: number, membe
     }
     const quiet = deliveries.latencies;
     const quietEarly = deliveries.early;
+    // Server CPU time per delivery: steadier than latencies on a shared machine.
+    const cpuPerDelivery = ((await server.call<number>({ op: 'cpu' })) - cpuBefore) / quiet.length;
     if (process.env.BENCH_SYNC_PROFILE) await server.call({ op: 'profile', file: process.env.BENCH_SYNC_PROFILE });
     if (process.env.BENCH_SYNC_QUERIES) {
       for (const [sql, [n, total]] of await server.call<[string, [number, number]][]>({ op: 'queries' })) {
@@ -247,7 +250,7 @@ async function fanOut(transport: 'long-poll' | 'WebSocket', rooms: number, membe
     console.log(
       `${transport} | ${rooms} x ${members} | ${ms(percentile(quiet, 0.5))} | ${ms(percentile(quiet, 0.99))} | ${quiet.length}${quietEarly ? ` (${quietEarly} before PUT answered)` : ''} | ` +
         `${(sent / elapsed).toFixed(0)} | ${ms(percentile(busy, 0.5))} | ${ms(percentile(busy, 0.99))} | ${sent * members - busy.length} | ` +
-        `${((rssAfter - rssBefore) / users.length / 1024).toFixed(1)} KiB${allWaiting ? '' : ' (not all waiting)'}`,
+        `${((rssAfter - rssBefore) / users.length / 1024).toFixed(1)} KiB${allWaiting ? '' : ' (not all waiting)'} | ${cpuPerDelivery.toFixed(0)} µs`,
     );
     for (const follower of followers) follower.stop();
   } finally {
@@ -283,7 +286,9 @@ async function initialSync(rooms: number, events: number): Promise<void> {
 export async function main(): Promise<void> {
   const backend = process.env.WEFT_TEST_POSTGRES_URL ? 'PostgreSQL' : 'SQLite';
   console.log(`Weft sync bench on ${backend}: ${CLIENTS} clients, server in its own process; latencies in ms from PUT /send answering`);
-  console.log('transport | rooms x members | one at a time p50 | p99 | deliveries | sustained msg/s | p50 | p99 | undelivered | server RSS per waiting client');
+  console.log(
+    'transport | rooms x members | one at a time p50 | p99 | deliveries | sustained msg/s | p50 | p99 | undelivered | server RSS per waiting client | server CPU per delivery',
+  );
   // BENCH_SYNC_ONLY=long-poll:100 runs one case.
   const only = process.env.BENCH_SYNC_ONLY;
   for (const transport of ['long-poll', 'WebSocket'] as const) {

@@ -115,6 +115,11 @@ export class AccountDataStore {
   latestPosition(): Promise<number> {
     return this.stream.latest(this.db);
   }
+
+  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
+  caughtUp(): Promise<void> {
+    return this.stream.caughtUp();
+  }
 }
 
 const readKey = (userId: string, roomId: string | null, type: string) => `${userId}\u0000${roomId ?? GLOBAL}\u0000${type}`;

@@ -57,6 +57,11 @@ export class DeviceListChangeStore {
     return this.stream.latest(this.db);
   }
 
+  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
+  caughtUp(): Promise<void> {
+    return this.stream.caughtUp();
+  }
+
   /** Those of `candidates` joined to at least one room `userId` is joined to. */
   async sharingARoomWith(userId: string, candidates: readonly string[]): Promise<Set<string>> {
     if (candidates.length === 0) return new Set();

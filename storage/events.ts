@@ -307,6 +307,11 @@ export class EventStore {
     return this.stream.latest(db);
   }
 
+  /** Resolves once every event committed so far is readable; announce events after it (StreamPositions.caughtUp). */
+  caughtUp(): Promise<void> {
+    return this.stream.caughtUp();
+  }
+
   /** Records that `redactionId` (a redaction the engine has checked) applies to `eventId`. */
   async setRedactedBy(trx: Db, eventId: string, redactionId: string): Promise<void> {
     await trx('events').where({ event_id: eventId }).update({ redacted_by: redactionId });

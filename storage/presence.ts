@@ -145,6 +145,11 @@ export class PresenceStore {
     return this.stream.latest(this.db);
   }
 
+  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
+  caughtUp(): Promise<void> {
+    return this.stream.caughtUp();
+  }
+
   /** Presence rows of `viewer` and of the users joined to a room `viewer` is joined to. */
   private visibleTo(viewer: string) {
     const db = this.db;

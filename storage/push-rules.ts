@@ -65,4 +65,9 @@ export class PushRuleStore {
   latestPosition(): Promise<number> {
     return this.stream.latest(this.db);
   }
+
+  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
+  caughtUp(): Promise<void> {
+    return this.stream.caughtUp();
+  }
 }

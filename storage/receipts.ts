@@ -111,6 +111,11 @@ export class ReceiptStore {
     return this.stream.latest(this.db);
   }
 
+  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
+  caughtUp(): Promise<void> {
+    return this.stream.caughtUp();
+  }
+
   /** Receipts, without other users' private ones. */
   private visibleTo(viewer: string) {
     return this.db('receipts as x')

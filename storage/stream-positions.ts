@@ -19,15 +19,41 @@ interface InFlight {
 export class StreamPositions {
   private committed: number | undefined;
   private readonly inFlight = new Set<InFlight>();
+  /** Callers of caughtUp() waiting for `target` to become readable. */
+  private waiting: { target: number; resolve: () => void }[] = [];
 
   constructor(private readonly loadMax: (db: Db) => Promise<number>) {}
 
   /** The highest position a reader can safely read up to. */
   async latest(db: Db): Promise<number> {
-    const committed = await this.load(db);
-    let safe = committed;
+    await this.load(db);
+    return this.safe();
+  }
+
+  /**
+   * Resolves once every position committed so far is readable: no write still
+   * in flight holds one back. A change is announced (to the syncs it wakes)
+   * only then, or a woken reader would find nothing and miss it.
+   */
+  caughtUp(): Promise<void> {
+    const target = this.committed ?? 0;
+    if (this.safe() >= target) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ target, resolve }));
+  }
+
+  private safe(): number {
+    let safe = this.committed ?? 0;
     for (const allocation of this.inFlight) safe = Math.min(safe, allocation.below);
     return safe;
+  }
+
+  private settle(allocation: InFlight): void {
+    this.inFlight.delete(allocation);
+    if (this.waiting.length === 0) return;
+    const safe = this.safe();
+    const ready = this.waiting.filter((w) => w.target <= safe);
+    this.waiting = this.waiting.filter((w) => w.target > safe);
+    for (const w of ready) w.resolve();
   }
 
   /**
@@ -41,12 +67,12 @@ export class StreamPositions {
     try {
       result = await write();
     } catch (err) {
-      this.inFlight.delete(allocation);
+      this.settle(allocation);
       throw err;
     }
     const position = positionOf(result);
     if (position === null) {
-      this.inFlight.delete(allocation);
+      this.settle(allocation);
       return result;
     }
     allocation.below = position - 1;
@@ -54,9 +80,9 @@ export class StreamPositions {
       trx,
       () => {
         this.committed = Math.max(this.committed ?? 0, position);
-        this.inFlight.delete(allocation);
+        this.settle(allocation);
       },
-      () => this.inFlight.delete(allocation),
+      () => this.settle(allocation),
     );
     return result;
   }

@@ -134,11 +134,25 @@ function handler(route: Route<any>, deps: AppDeps, limiter: RateLimiter): Koa.Mi
     const query: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(ctx.query)) query[k] = Array.isArray(v) ? v[0] : v;
 
-    const gone = new AbortController();
-    ctx.res.once('close', () => {
-      if (!ctx.res.writableFinished) gone.abort();
+    const res = ctx.res;
+    let gone: AbortController | undefined;
+    const result = await route.handler({
+      params: ctx.params ?? {},
+      query,
+      body,
+      requester,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      // Made on first use: only long-polls ask.
+      get signal() {
+        if (!gone) {
+          const controller = (gone = new AbortController());
+          if (res.closed && !res.writableFinished) controller.abort();
+          else res.once('close', () => res.writableFinished || controller.abort());
+        }
+        return gone.signal;
+      },
     });
-    const result = await route.handler({ params: ctx.params ?? {}, query, body, requester, ip: client.ip, userAgent: client.userAgent, signal: gone.signal });
     if (result instanceof Reply) {
       ctx.status = result.status;
       ctx.set(result.headers);

@@ -58,7 +58,7 @@ export class EventSender {
       if (!row) throw notFound('Unknown room');
       return fn(this.appender(trx, { roomId, version: knownVersion(row.version) }, published));
     });
-    for (const p of published) this.bus.publish(p);
+    await this.announce(published);
     return result;
   }
 
@@ -84,8 +84,15 @@ export class EventSender {
       await this.persist(trx, room, createEvent, published);
       return fn(this.appender(trx, room, published));
     });
-    for (const p of published) this.bus.publish(p);
+    await this.announce(published);
     return { room, result };
+  }
+
+  /** Publishes committed events once readers can read them (an earlier write still in flight may hold them back). */
+  private async announce(published: readonly PersistedEvent[]): Promise<void> {
+    if (published.length === 0) return;
+    await this.stores.events.caughtUp();
+    for (const p of published) this.bus.publish(p);
   }
 
   private appender(trx: Db, room: Room, published: PersistedEvent[]): Appender {

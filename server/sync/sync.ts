@@ -28,6 +28,8 @@ export interface SyncRequest {
    * WebSocket confirms with its own frames instead.
    */
   sinceIsAcknowledged?: boolean;
+  /** The caller holds the requester's activity itself (holdActivity), as a WebSocket does for its life. */
+  activityHeld?: boolean;
 }
 
 /** What Sync needs of the room stream beyond a stream: the rooms it last found a user joined to. */
@@ -82,16 +84,28 @@ export class Sync {
   }
 
   async sync(request: SyncRequest): Promise<SyncResult> {
-    const ends: (() => void)[] = [];
-    for (const listener of this.activity) {
-      const end = await listener(request.requester, request.setPresence);
-      if (end) ends.push(end);
-    }
+    if (request.activityHeld) return this.respond(request);
+    const end = await this.holdActivity(request.requester, request.setPresence);
     try {
       return await this.respond(request);
     } finally {
-      for (const end of ends) end();
+      end();
     }
+  }
+
+  /**
+   * Tells the activity listeners (presence) that the requester is syncing, until
+   * the returned function is called: for one request, or for a WebSocket's life.
+   */
+  async holdActivity(requester: SyncRequester, setPresence: PresenceSetting | undefined): Promise<() => void> {
+    const ends: (() => void)[] = [];
+    for (const listener of this.activity) {
+      const end = await listener(requester, setPresence);
+      if (end) ends.push(end);
+    }
+    return () => {
+      for (const end of ends) end();
+    };
   }
 
   private async respond(request: SyncRequest): Promise<SyncResult> {

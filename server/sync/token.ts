@@ -29,11 +29,24 @@ export function formatSyncToken(positions: Positions): string {
  * (from a newer Weft) are ignored.
  */
 export function parseSyncToken(token: string): Positions {
+  const known = parsed.get(token);
+  if (known) return known;
+  const positions = parse(token);
+  parsed.set(token, positions);
+  if (parsed.size > REMEMBERED_TOKENS) parsed.delete(parsed.keys().next().value!);
+  return positions;
+}
+
+/** Tokens parsed lately: every client one event wakes comes back with the same token. */
+const parsed = new Map<string, Positions>();
+const REMEMBERED_TOKENS = 1000;
+
+function parse(token: string): Positions {
   const match = TOKEN.exec(token);
   if (!match) throw invalidParam(`Unknown sync token '${token.slice(0, 64)}'`);
   const numbers = [match[1], ...match[2].split('_').slice(1)].map(Number);
   if (!numbers.every(Number.isSafeInteger)) throw invalidParam('Sync token out of range');
-  return Object.fromEntries(STREAMS.map((name, i) => [name, numbers[i] ?? 0])) as Positions;
+  return Object.freeze(Object.fromEntries(STREAMS.map((name, i) => [name, numbers[i] ?? 0]))) as Positions;
 }
 
 export function samePositions(a: Positions, b: Positions): boolean {

@@ -105,10 +105,21 @@ export function serveSyncWebSocket(server: Server, services: Services, log: Logg
     heartbeat.unref();
     gone.signal.addEventListener('abort', () => clearInterval(heartbeat));
 
+    // Presence: the user is syncing for as long as the socket is open; each heartbeat renews it.
+    let endActivity = () => {};
+    gone.signal.addEventListener('abort', () => endActivity());
+    const holdActivity = async () => {
+      const held = await services.sync.holdActivity(requester, session.setPresence);
+      endActivity();
+      if (gone.signal.aborted) held();
+      else endActivity = held;
+    };
+
     const beat = async () => {
       if (!alive) return void ws.terminate();
       alive = false;
       ws.ping();
+      await holdActivity();
       try {
         await services.sessions.authenticate(session.token, clientOf(req));
       } catch (err) {
@@ -135,6 +146,7 @@ export function serveSyncWebSocket(server: Server, services: Services, log: Logg
     };
 
     try {
+      await holdActivity();
       const filter = await services.filters.resolve(requester.userId, session.filterParam);
       let since = session.since;
       while (!gone.signal.aborted) {
@@ -148,6 +160,7 @@ export function serveSyncWebSocket(server: Server, services: Services, log: Logg
           setPresence: session.setPresence,
           signal: gone.signal,
           sinceIsAcknowledged: since === session.since,
+          activityHeld: true,
         });
         if (gone.signal.aborted) break;
         since = next;

@@ -36,6 +36,7 @@ export class ToDevice {
       await this.stores.deviceInbox.enqueue(trx, sender.userId, type, outgoing);
       return outgoing;
     });
+    await this.stores.deviceInbox.caughtUp();
     this.notifier.notify(queued.map((m) => deviceKey(m.userId, m.deviceId)));
   }
 }
