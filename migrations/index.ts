@@ -8,6 +8,7 @@ import * as presenceToDevice from './0005_presence_to_device';
 import * as e2ee from './0006_e2ee';
 import * as pushReceipts from './0007_push_receipts';
 import * as sync from './0008_sync';
+import * as pusherDevices from './0009_pusher_devices';
 
 export interface Migration {
   name: string;
@@ -28,4 +29,5 @@ export const migrations: Migration[] = [
   { name: '0006_e2ee', up: e2ee.up, down: forwardOnly },
   { name: '0007_push_receipts', up: pushReceipts.up, down: forwardOnly },
   { name: '0008_sync', up: sync.up, down: forwardOnly },
+  { name: '0009_pusher_devices', up: pusherDevices.up, down: forwardOnly },
 ];

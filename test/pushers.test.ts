@@ -102,6 +102,21 @@ describe('pushers', () => {
       assert.equal((await setPusher(user, { kind: null, app_id: 'org.example.app', pushkey: 'never-set' })).status, 200);
     });
 
+    it('deletes a pusher with the device that set it: logout, then logout/all', async () => {
+      const user = await createUser(server, 'leaver');
+      const phone = await server.hs.services.accounts.startSession(user.userId, {});
+      const tablet = await server.hs.services.accounts.startSession(user.userId, {});
+      await setPusher(user, httpPusher('laptop-key'));
+      await setPusher({ ...user, accessToken: phone.access_token }, httpPusher('phone-key'));
+      await setPusher({ ...user, accessToken: tablet.access_token }, httpPusher('tablet-key'));
+      assert.deepEqual((await pushers(user)).map((p: any) => p.pushkey), ['laptop-key', 'phone-key', 'tablet-key']);
+
+      assert.equal((await server.request('POST', `${V3}/logout`, { token: phone.access_token, body: {} })).status, 200);
+      assert.deepEqual((await pushers(user)).map((p: any) => p.pushkey), ['laptop-key', 'tablet-key']);
+      assert.equal((await server.request('POST', `${V3}/logout/all`, { token: tablet.access_token, body: {} })).status, 200);
+      assert.deepEqual(await server.hs.services.stores.pushers.of(user.userId), []);
+    });
+
     it("removes other users' pushers with the same app_id and pushkey, unless append", async () => {
       const [one, two, three] = [await createUser(server, 'one'), await createUser(server, 'two'), await createUser(server, 'three')];
       await setPusher(one, httpPusher('shared'));
