@@ -40,19 +40,19 @@ export class AccountDataStore {
    * since, so sync's per-request reads (the ignored-user list) cost nothing.
    */
   private readonly reads = new Map<string, { position: number; content: Record<string, unknown> | undefined }>();
-  private readonly stream = new StreamPositions(async (db) => {
-    const row = await db('account_data').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
-    return Number(row?.max ?? 0);
-  });
+  /** Positions in this stream that readers may rely on (`latest()`), and when a write may be announced (`caughtUp()`). */
+  readonly positions: StreamPositions;
 
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.positions = new StreamPositions(db, 'account_data', 'stream_id');
+  }
 
   async get(userId: string, roomId: string | null, type: string): Promise<Record<string, unknown> | undefined> {
     const key = readKey(userId, roomId, type);
-    const position = await this.stream.latest(this.db);
+    const position = await this.positions.latest();
     const kept = this.reads.get(key);
     if (kept?.position === position) return kept.content;
     const row = await this.db('account_data')
@@ -68,7 +68,7 @@ export class AccountDataStore {
   /** Sets (or replaces) one entry; returns its new stream position. */
   async put(userId: string, roomId: string | null, type: string, content: Record<string, unknown>, trx: Db = this.db): Promise<number> {
     const row = { user_id: userId, room_id: roomId ?? GLOBAL, type, content_json: JSON.stringify(content), updated_ts: this.now() };
-    return this.stream.track(
+    return this.positions.track(
       trx,
       async () => {
         // On conflict the row takes the stream_id freshly allocated for the insert that did not happen.
@@ -111,15 +111,7 @@ export class AccountDataStore {
     return (await query).map(fromRaw);
   }
 
-  /** Every entry at or below this position is readable, and none will appear there later. */
-  latestPosition(): Promise<number> {
-    return this.stream.latest(this.db);
-  }
 
-  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
-  caughtUp(): Promise<void> {
-    return this.stream.caughtUp();
-  }
 }
 
 const readKey = (userId: string, roomId: string | null, type: string) => `${userId}\u0000${roomId ?? GLOBAL}\u0000${type}`;

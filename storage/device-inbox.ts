@@ -32,15 +32,15 @@ interface Raw {
 const ROWS_PER_INSERT = 500;
 
 export class DeviceInboxStore {
-  private readonly stream = new StreamPositions(async (db) => {
-    const row = await db('device_inbox').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
-    return Number(row?.max ?? 0);
-  });
+  /** Positions in this stream that readers may rely on (`latest()`), and when a write may be announced (`caughtUp()`). */
+  readonly positions: StreamPositions;
 
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.positions = new StreamPositions(db, 'device_inbox', 'stream_id');
+  }
 
   /** Records a sending device's transaction ID; false when it was recorded before (a retransmission). */
   async claimTxn(trx: Db, sender: { userId: string; deviceId: string }, txnId: string): Promise<boolean> {
@@ -82,9 +82,9 @@ export class DeviceInboxStore {
     // The rows take a range of positions. The tracker holds readers below the
     // range's first position while the transaction is open (outer track), and
     // moves them past its last position once it commits (inner track).
-    await this.stream.track(
+    await this.positions.track(
       trx,
-      () => this.stream.track(trx, insert, (positions) => positions.reduce((a, b) => Math.max(a, b))),
+      () => this.positions.track(trx, insert, (positions) => positions.reduce((a, b) => Math.max(a, b))),
       (positions) => positions.reduce((a, b) => Math.min(a, b)),
     );
   }
@@ -108,13 +108,5 @@ export class DeviceInboxStore {
     if ((await received().first('stream_id')) !== undefined) await received().delete();
   }
 
-  /** Every position at or below this is readable, and none will appear there later. */
-  latestPosition(): Promise<number> {
-    return this.stream.latest(this.db);
-  }
 
-  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
-  caughtUp(): Promise<void> {
-    return this.stream.caughtUp();
-  }
 }

@@ -18,16 +18,16 @@ export interface DeviceListChange {
 }
 
 export class DeviceListChangeStore {
-  private readonly stream = new StreamPositions(async (db) => {
-    const row = await db('device_list_changes').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
-    return Number(row?.max ?? 0);
-  });
+  /** Positions in this stream that readers may rely on (`latest()`), and when a write may be announced (`caughtUp()`). */
+  readonly positions: StreamPositions;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.positions = new StreamPositions(db, 'device_list_changes', 'stream_id');
+  }
 
   /** Records a change of `userId`'s device list, public or only for `visibleTo`; returns its position. */
   async record(userId: string, visibleTo: string | null, trx: Db = this.db): Promise<number> {
-    return this.stream.track(
+    return this.positions.track(
       trx,
       async () => {
         // On conflict the row takes the stream_id freshly allocated for the insert that did not happen.
@@ -52,15 +52,7 @@ export class DeviceListChangeStore {
     return rows.map((r) => ({ userId: r.user_id, public: r.visible_to === EVERYONE }));
   }
 
-  /** Every change at or below this position is readable, and none will appear there later. */
-  latestPosition(): Promise<number> {
-    return this.stream.latest(this.db);
-  }
 
-  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
-  caughtUp(): Promise<void> {
-    return this.stream.caughtUp();
-  }
 
   /** Those of `candidates` joined to at least one room `userId` is joined to. */
   async sharingARoomWith(userId: string, candidates: readonly string[]): Promise<Set<string>> {

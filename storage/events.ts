@@ -148,17 +148,15 @@ function membershipOf(event: RoomEvent): string | null {
 }
 
 export class EventStore {
-  private readonly stream: StreamPositions;
+  /** Stream orderings that readers may rely on (`latest()`), and when an event may be announced (`caughtUp()`). */
+  readonly positions: StreamPositions;
 
   constructor(
     private readonly db: Db,
     private readonly rooms: RoomStore,
     private readonly groups: StateGroupStore,
   ) {
-    this.stream = new StreamPositions(async (db) => {
-      const row = await db('events').max<{ max: number | null }[]>({ max: 'stream_ordering' }).first();
-      return Number(row?.max ?? 0);
-    });
+    this.positions = new StreamPositions(db, 'events', 'stream_ordering');
   }
 
   /**
@@ -175,7 +173,7 @@ export class EventStore {
     const { event, roomId, status } = input;
     const roomNid = await this.rooms.nid(roomId, trx);
     const before = status === 'outlier' || input.stateGroupBefore === undefined ? null : (input.stateGroupBefore ?? (await this.groups.create(trx, roomId, null, new Map())));
-    const written = await this.stream.track(
+    const written = await this.positions.track(
       trx,
       () => this.insertOrMoveIntoDag(trx, roomNid, input, before),
       (w) => ('stored' in w ? null : w.streamOrdering),
@@ -304,13 +302,9 @@ export class EventStore {
 
   /** Every timeline event at or below this position is readable, and none will appear there later. */
   latestStreamOrdering(db: Db = this.db): Promise<number> {
-    return this.stream.latest(db);
+    return this.positions.latest(db);
   }
 
-  /** Resolves once every event committed so far is readable; announce events after it (StreamPositions.caughtUp). */
-  caughtUp(): Promise<void> {
-    return this.stream.caughtUp();
-  }
 
   /** Records that `redactionId` (a redaction the engine has checked) applies to `eventId`. */
   async setRedactedBy(trx: Db, eventId: string, redactionId: string): Promise<void> {

@@ -40,12 +40,12 @@ const fromRaw = (r: Raw): PresenceRow => ({
 });
 
 export class PresenceStore {
-  private readonly stream = new StreamPositions(async (db) => {
-    const row = await db('presence').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
-    return Number(row?.max ?? 0);
-  });
+  /** Positions in this stream that readers may rely on (`latest()`), and when a write may be announced (`caughtUp()`). */
+  readonly positions: StreamPositions;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.positions = new StreamPositions(db, 'presence', 'stream_id');
+  }
 
   async get(userId: string): Promise<PresenceRow | undefined> {
     const row: Raw | undefined = await this.db('presence as p').where('p.user_id', userId).first(COLUMNS);
@@ -61,7 +61,7 @@ export class PresenceStore {
       last_active_ts: fields.lastActiveTs,
       currently_active: fields.currentlyActive,
     };
-    return this.stream.track(
+    return this.positions.track(
       this.db,
       async () => {
         // On conflict the row takes the stream_id freshly allocated for the insert that did not happen.
@@ -140,15 +140,7 @@ export class PresenceStore {
     return rows.map(fromRaw);
   }
 
-  /** Every position at or below this is readable, and none will appear there later. */
-  latestPosition(): Promise<number> {
-    return this.stream.latest(this.db);
-  }
 
-  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
-  caughtUp(): Promise<void> {
-    return this.stream.caughtUp();
-  }
 
   /** Presence rows of `viewer` and of the users joined to a room `viewer` is joined to. */
   private visibleTo(viewer: string) {

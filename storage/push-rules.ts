@@ -9,12 +9,12 @@ import { StreamPositions } from './stream-positions';
 import { isPostgresDb, listOf } from './transactions';
 
 export class PushRuleStore {
-  private readonly stream = new StreamPositions(async (db) => {
-    const row = await db('push_rules').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
-    return Number(row?.max ?? 0);
-  });
+  /** Positions in this stream that readers may rely on (`latest()`), and when a write may be announced (`caughtUp()`). */
+  readonly positions: StreamPositions;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.positions = new StreamPositions(db, 'push_rules', 'stream_id');
+  }
 
   /** The users' stored changes; users without any are absent. */
   async getMany(userIds: readonly string[], db: Db = this.db): Promise<Map<string, UserRules>> {
@@ -31,7 +31,7 @@ export class PushRuleStore {
    * `change` may throw to leave everything as it was.
    */
   async update(trx: Db, userId: string, change: (current: UserRules) => UserRules): Promise<UserRules> {
-    return this.stream.track(
+    return this.positions.track(
       trx,
       async () => {
         await trx('push_rules').insert({ user_id: userId, rules_json: JSON.stringify(noUserRules()) }).onConflict('user_id').ignore();
@@ -61,13 +61,5 @@ export class PushRuleStore {
     return row !== undefined;
   }
 
-  /** Every change at or below this position is readable, and none will appear there later. */
-  latestPosition(): Promise<number> {
-    return this.stream.latest(this.db);
-  }
 
-  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
-  caughtUp(): Promise<void> {
-    return this.stream.caughtUp();
-  }
 }

@@ -49,15 +49,15 @@ const fromRaw = (r: Raw): Receipt => ({
 const COLUMNS = ['r.room_id', 'x.user_id', 'x.receipt_type', 'x.thread_id', 'x.event_id', 'x.event_stream', 'x.ts'];
 
 export class ReceiptStore {
-  private readonly stream = new StreamPositions(async (db) => {
-    const row = await db('receipts').max<{ max: number | string | null }[]>({ max: 'stream_id' }).first();
-    return Number(row?.max ?? 0);
-  });
+  /** Positions in this stream that readers may rely on (`latest()`), and when a write may be announced (`caughtUp()`). */
+  readonly positions: StreamPositions;
 
   constructor(
     private readonly db: Db,
     private readonly rooms: RoomStore,
-  ) {}
+  ) {
+    this.positions = new StreamPositions(db, 'receipts', 'stream_id');
+  }
 
   /**
    * Sets the receipt unless the one it replaces points at the same or a later
@@ -66,7 +66,7 @@ export class ReceiptStore {
   async put(trx: Db, receipt: Receipt): Promise<boolean> {
     const roomNid = await this.rooms.nid(receipt.roomId, trx);
     const key = { room_nid: roomNid, user_id: receipt.userId, receipt_type: receipt.type, thread_id: receipt.threadId ?? UNTHREADED };
-    const written = await this.stream.track(
+    const written = await this.positions.track(
       trx,
       async () => {
         const row = { ...key, event_id: receipt.eventId, event_stream: receipt.eventStream, ts: receipt.ts };
@@ -106,15 +106,7 @@ export class ReceiptStore {
     return rows.map(fromRaw);
   }
 
-  /** Every receipt at or below this position is readable, and none will appear there later. */
-  latestPosition(): Promise<number> {
-    return this.stream.latest(this.db);
-  }
 
-  /** Resolves once every write committed so far is readable; announce changes after it (StreamPositions.caughtUp). */
-  caughtUp(): Promise<void> {
-    return this.stream.caughtUp();
-  }
 
   /** Receipts, without other users' private ones. */
   private visibleTo(viewer: string) {

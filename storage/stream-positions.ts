@@ -22,10 +22,15 @@ export class StreamPositions {
   /** Callers of caughtUp() waiting for `target` to become readable. */
   private waiting: { target: number; resolve: () => void }[] = [];
 
-  constructor(private readonly loadMax: (db: Db) => Promise<number>) {}
+  /** The positions of `table`'s column `column`, which each write takes from a sequence. */
+  constructor(
+    private readonly db: Db,
+    private readonly table: string,
+    private readonly column: string,
+  ) {}
 
   /** The highest position a reader can safely read up to. */
-  async latest(db: Db): Promise<number> {
+  async latest(db: Db = this.db): Promise<number> {
     await this.load(db);
     return this.safe();
   }
@@ -89,8 +94,8 @@ export class StreamPositions {
 
   private async load(db: Db): Promise<number> {
     if (this.committed === undefined) {
-      const max = await this.loadMax(db);
-      this.committed = Math.max(this.committed ?? 0, max);
+      const row = await db(this.table).max<{ max: number | string | null }[]>({ max: this.column }).first();
+      this.committed = Math.max(this.committed ?? 0, Number(row?.max ?? 0));
     }
     return this.committed;
   }

@@ -134,7 +134,7 @@ describe('account data', () => {
   it('gives each write a higher stream position, for /sync', async () => {
     const store = server.hs.services.stores.accountData;
     const carol = await createUser(server, 'carol');
-    const start = await store.latestPosition();
+    const start = await store.positions.latest();
     await server.request('PUT', globalPath(carol.userId, 'org.example.a'), { token: carol.accessToken, body: { v: 1 } });
     await server.request('PUT', roomPath(carol.userId, ROOM, 'org.example.b'), { token: carol.accessToken, body: { v: 2 } });
     await server.request('PUT', globalPath(carol.userId, 'org.example.a'), { token: carol.accessToken, body: { v: 3 } });
@@ -148,7 +148,7 @@ describe('account data', () => {
       ],
     );
     assert.ok(changes[0].streamId > start && changes[1].streamId > changes[0].streamId);
-    assert.equal(await store.latestPosition(), changes[1].streamId);
+    assert.equal(await store.positions.latest(), changes[1].streamId);
     assert.deepEqual(await store.changesSince(carol.userId, changes[1].streamId), []);
   });
 });

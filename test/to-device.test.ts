@@ -166,19 +166,19 @@ describe('send-to-device messaging', () => {
     const { db, deviceInbox } = server.hs.services.stores;
     const device = await newDevice(alice);
     const message = { userId: alice.userId, deviceId: device.deviceId, content: {} };
-    const before = await deviceInbox.latestPosition();
+    const before = await deviceInbox.positions.latest();
     const whileOpen: number[] = [];
     await db.transaction(async (trx) => {
       await deviceInbox.enqueue(trx, bob.userId, 'org.example.slow', [message, message]);
-      whileOpen.push(await deviceInbox.latestPosition());
+      whileOpen.push(await deviceInbox.positions.latest());
       // PostgreSQL lets a later writer commit first; SQLite has one writer at a time.
       if (isPostgresDb(db)) {
         await deviceInbox.enqueue(db, bob.userId, 'org.example.fast', [message]);
-        whileOpen.push(await deviceInbox.latestPosition());
+        whileOpen.push(await deviceInbox.positions.latest());
       }
     });
     assert.deepEqual(whileOpen, whileOpen.map(() => before));
-    const all = await deviceInbox.pending(alice.userId, device.deviceId, before, await deviceInbox.latestPosition(), 10);
+    const all = await deviceInbox.pending(alice.userId, device.deviceId, before, await deviceInbox.positions.latest(), 10);
     assert.equal(all.length, isPostgresDb(db) ? 3 : 2);
   });
 

@@ -43,13 +43,13 @@ export class DeviceLists {
   async changed(userId: string, trx: Db): Promise<void> {
     const rooms = await this.stores.memberships.roomsOf(userId, ['join'], trx);
     await this.stores.deviceListChanges.record(userId, null, trx);
-    whenSettled(trx, () => void this.stores.deviceListChanges.caughtUp().then(() => this.notifier.notify([userKey(userId), ...rooms.map(roomKey)])));
+    whenSettled(trx, () => void this.stores.deviceListChanges.positions.caughtUp().then(() => this.notifier.notify([userKey(userId), ...rooms.map(roomKey)])));
   }
 
   /** Records a change of `userId`'s keys that only `viewer` sees (their own signatures of them). */
   async changedFor(userId: string, viewer: string, trx: Db): Promise<void> {
     await this.stores.deviceListChanges.record(userId, viewer, trx);
-    whenSettled(trx, () => void this.stores.deviceListChanges.caughtUp().then(() => this.notifier.notify([userKey(viewer)])));
+    whenSettled(trx, () => void this.stores.deviceListChanges.positions.caughtUp().then(() => this.notifier.notify([userKey(viewer)])));
   }
 
   /**

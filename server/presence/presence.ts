@@ -204,7 +204,7 @@ export class Presence {
   /** Wakes the syncs of the user and of everyone in their rooms. */
   private async wake(userId: string): Promise<void> {
     const rooms = await this.stores.memberships.roomsOf(userId, ['join']);
-    await this.stores.presence.caughtUp();
+    await this.stores.presence.positions.caughtUp();
     this.notifier.notify([userKey(userId), ...rooms.map(roomKey)]);
   }
 

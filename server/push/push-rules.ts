@@ -88,7 +88,7 @@ export class PushRules {
     const rules = await this.stores.db.transaction((trx) => this.stores.pushRules.update(trx, userId, fn));
     this.generation++;
     this.cache.set(userId, fullRuleset(userId, rules));
-    await this.stores.pushRules.caughtUp();
+    await this.stores.pushRules.positions.caughtUp();
     this.notifier.notify([userKey(userId)]);
   }
 }

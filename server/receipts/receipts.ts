@@ -80,7 +80,7 @@ export class Receipts {
         if ((await this.stores.pushActions.markRead(trx, userId, roomId, { streamOrdering, threadId }, now)) > 0) countsChanged = true;
       }
     });
-    await this.stores.receipts.caughtUp();
+    await this.stores.receipts.positions.caughtUp();
     this.notifier.notify(keys);
     if (countsChanged) this.countsChanged(userId);
   }

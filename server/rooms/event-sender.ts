@@ -91,7 +91,7 @@ export class EventSender {
   /** Publishes committed events once readers can read them (an earlier write still in flight may hold them back). */
   private async announce(published: readonly PersistedEvent[]): Promise<void> {
     if (published.length === 0) return;
-    await this.stores.events.caughtUp();
+    await this.stores.events.positions.caughtUp();
     for (const p of published) this.bus.publish(p);
   }
 

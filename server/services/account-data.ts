@@ -37,6 +37,6 @@ export class AccountData {
   async put(userId: string, roomId: string | null, type: string, content: Record<string, unknown>, trx?: Db): Promise<void> {
     const db = trx ?? this.stores.db;
     await this.stores.accountData.put(userId, roomId, type, content, db);
-    whenSettled(db, () => void this.stores.accountData.caughtUp().then(() => this.notifier.notify([userKey(userId)])));
+    whenSettled(db, () => void this.stores.accountData.positions.caughtUp().then(() => this.notifier.notify([userKey(userId)])));
   }
 }

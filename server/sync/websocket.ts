@@ -23,6 +23,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { MatrixError } from '../../spec/errors';
+import type { InFlight } from '../http/in-flight';
 import type { Logger } from '../log';
 import type { Requester } from '../http/route';
 import type { Services } from '../services';
@@ -36,6 +37,8 @@ export interface WebSocketOptions {
   slowReaderMs?: number;
   /** How long one sync waits for news before it starts over (a keepalive, not visible to the client). */
   pollMs?: number;
+  /** Counts each connection's work, so that a stopping server waits for it. */
+  inFlight?: InFlight;
 }
 
 const PRESENCE: ReadonlySet<string> = new Set(['online', 'offline', 'unavailable']);
@@ -49,6 +52,7 @@ export function serveSyncWebSocket(server: Server, services: Services, log: Logg
   const slowReaderMs = options.slowReaderMs ?? 60_000;
   const pollMs = options.pollMs ?? 30_000;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const track = (work: () => Promise<void>) => void (options.inFlight ? options.inFlight.run(work) : work());
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -56,7 +60,7 @@ export function serveSyncWebSocket(server: Server, services: Services, log: Logg
       refuse(socket, 404, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
       return;
     }
-    void accept(req, url, socket, head);
+    track(() => accept(req, url, socket, head));
   };
 
   const accept = async (req: IncomingMessage, url: URL, socket: Duplex, head: Buffer) => {
@@ -82,7 +86,7 @@ export function serveSyncWebSocket(server: Server, services: Services, log: Logg
       if (!(err instanceof MatrixError)) log.error({ err }, 'websocket sync upgrade failed');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => void run(ws, req, session));
+    wss.handleUpgrade(req, socket, head, (ws) => track(() => run(ws, req, session)));
   };
 
   const run = async (

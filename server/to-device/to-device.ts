@@ -36,7 +36,7 @@ export class ToDevice {
       await this.stores.deviceInbox.enqueue(trx, sender.userId, type, outgoing);
       return outgoing;
     });
-    await this.stores.deviceInbox.caughtUp();
+    await this.stores.deviceInbox.positions.caughtUp();
     this.notifier.notify(queued.map((m) => deviceKey(m.userId, m.deviceId)));
   }
 }

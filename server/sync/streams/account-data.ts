@@ -14,7 +14,7 @@ export class AccountDataStream implements SyncStream {
   constructor(private readonly stores: Stores) {}
 
   current(): Promise<number> {
-    return this.stores.accountData.latestPosition();
+    return this.stores.accountData.positions.latest();
   }
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {

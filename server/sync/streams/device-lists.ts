@@ -20,7 +20,7 @@ export class DeviceListStream implements SyncStream {
   ) {}
 
   current(): Promise<number> {
-    return this.stores.deviceListChanges.latestPosition();
+    return this.stores.deviceListChanges.positions.latest();
   }
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {

@@ -22,7 +22,7 @@ export class PresenceStream implements SyncStream {
   ) {}
 
   current(): Promise<number> {
-    return this.stores.presence.latestPosition();
+    return this.stores.presence.positions.latest();
   }
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {

@@ -17,7 +17,7 @@ export class PushRulesStream implements SyncStream {
   ) {}
 
   current(): Promise<number> {
-    return this.stores.pushRules.latestPosition();
+    return this.stores.pushRules.positions.latest();
   }
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {

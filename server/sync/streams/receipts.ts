@@ -29,7 +29,7 @@ export class ReceiptStream implements SyncStream {
   constructor(private readonly stores: Stores) {}
 
   current(): Promise<number> {
-    return this.stores.receipts.latestPosition();
+    return this.stores.receipts.positions.latest();
   }
 
   async sync(ctx: SyncContext, out: SyncBuilder): Promise<void> {

@@ -24,7 +24,7 @@ export class ToDeviceStream implements SyncStream {
   constructor(private readonly stores: Stores) {}
 
   current(): Promise<number> {
-    return this.stores.deviceInbox.latestPosition();
+    return this.stores.deviceInbox.positions.latest();
   }
 
   async acknowledge(requester: SyncRequester, since: Positions): Promise<void> {
