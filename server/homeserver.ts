@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createFederation, type Federation } from '../federation';
 import { migrate, openDb, type Db } from '../storage/db';
 import { createStores } from '../storage';
 import type { ApiResource, Config, ListenerConfig } from './config/schema';
 import { createApp } from './http/app';
+import { InFlight } from './http/in-flight';
 import type { Route } from './http/route';
 import { createLogger, type Logger } from './log';
 import { clientRoutes } from './routes';
@@ -50,18 +52,23 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
     throw err;
   }
   const services = createServices(config, createStores(db), log);
+  // The one place server/ reaches into federation/: the engine only publishes events, and federation subscribes.
+  const federation = createFederation(services, log);
   const routesByResource: Record<ApiResource, Route<any>[]> = {
     client: clientRoutes(services),
-    federation: [],
+    federation: federation.routes,
     metrics: [],
   };
+  const running = new InFlight();
   /** A listener serves the routes of the resources it lists, and nothing else. */
   const appFor = (listener: ListenerConfig) =>
     createApp({
       config,
       log,
       routes: listener.resources.flatMap((resource) => routesByResource[resource]),
+      inFlight: running,
       authenticate: (token, client) => services.sessions.authenticate(token, client),
+      authenticateServer: (request) => federation.authenticateServer(request),
     });
   const servers: http.Server[] = [];
   const sockets: { close(): void }[] = [];
@@ -84,7 +91,7 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
           server.listen({ port: listener.port, host: listener.bind_address, backlog: LISTEN_BACKLOG }, () => resolve());
         });
         servers.push(server);
-        if (listener.resources.includes('client')) sockets.push(serveSyncWebSocket(server, services, log));
+        if (listener.resources.includes('client')) sockets.push(serveSyncWebSocket(server, services, log, { inFlight: running }));
         const address = server.address() as AddressInfo;
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
         bound.push({ url: `${listener.tls ? 'https' : 'http'}://${host}:${address.port}`, resources: listener.resources });
@@ -94,7 +101,7 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
     stop: () => {
       services.notifier.close();
       for (const socket of sockets) socket.close();
-      return stop(servers, services, db);
+      return stop(servers, running, services, federation, db);
     },
   };
 }
@@ -111,7 +118,7 @@ function countRequests(server: http.Server): void {
 }
 
 /** Closes the listeners, then the services' work in the background (which uses the database), then the database. */
-async function stop(servers: http.Server[], services: Services, db: Db): Promise<void> {
+async function stop(servers: http.Server[], running: InFlight, services: Services, federation: Federation, db: Db): Promise<void> {
   await Promise.all(
     servers.map(
       (server) =>
@@ -130,6 +137,9 @@ async function stop(servers: http.Server[], services: Services, db: Db): Promise
         }),
     ),
   );
+  // Handlers whose client went away may still be running: they finish before the database goes.
+  await running.idle();
+  await federation.stop();
   await services.close();
   await db.destroy();
 }

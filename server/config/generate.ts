@@ -200,6 +200,36 @@ presence:
   # becomes offline.
   offline_timeout_ms: ${d('presence.offline_timeout_ms')}
 
+# Signing keys this server used before (key ID: public key and when it was
+# retired), published so that what they signed can still be checked.
+# \`weft rotate-signing-key\` moves the current key here.
+old_signing_keys: {}
+
+# Outbound requests (to other servers, push gateways) never connect to these
+# IP ranges, unless an address is also in ip_range_allowlist. The default
+# denies private, loopback, link-local and reserved ranges.
+ip_range_denylist: ${d('ip_range_denylist')}
+ip_range_allowlist: ${d('ip_range_allowlist')}
+
+# The Server-Server API: talking to other homeservers.
+federation:
+  # Verify other servers' TLS certificates. Turn off only on a private test
+  # network whose servers use self-signed certificates.
+  verify_tls: ${d('federation.verify_tls')}
+  # How long other servers may cache this server's signing keys, in milliseconds.
+  key_validity_ms: ${d('federation.key_validity_ms')}
+  # Servers trusted to vouch for other servers' keys (notaries), asked when a
+  # server cannot be reached for its own; verify_keys pins their keys, e.g.
+  #   - server_name: "notary.example.org"
+  #     verify_keys: { "ed25519:a_key": "<the unpadded Base64 public key>" }
+  trusted_key_servers: ${d('federation.trusted_key_servers')}
+  # How long one request to another server may take, in milliseconds.
+  request_timeout_ms: ${d('federation.request_timeout_ms')}
+  # A server that cannot be reached is retried after this many milliseconds,
+  retry_initial_ms: ${d('federation.retry_initial_ms')}
+  # then twice as long after each failure, up to this.
+  retry_max_ms: ${d('federation.retry_max_ms')}
+
 # Delivery of notifications to push gateways (the http pushers clients set).
 # A failed notification is retried with exponential backoff, then dropped; what
 # waits to be retried is kept in memory only and lost on restart.

@@ -70,6 +70,34 @@ export interface Config {
     /** Users with no sync request for this long (after the last one ended) become offline. */
     offline_timeout_ms: number;
   };
+  /**
+   * Signing keys this server used before, by key ID: published as
+   * old_verify_keys so that what they signed can still be checked.
+   * `weft rotate-signing-key` adds the key it replaces.
+   */
+  old_signing_keys: Record<string, { key: string; expired_ts: number }>;
+  /**
+   * Where outbound requests (federation, push gateways) may not connect: IP
+   * ranges in CIDR notation. An address in ip_range_allowlist is allowed
+   * whatever the denylist says.
+   */
+  ip_range_denylist: string[];
+  ip_range_allowlist: string[];
+  /** The Server-Server API (docs/federation.md). */
+  federation: {
+    /** Whether peers' TLS certificates are verified. Off only on private test networks with self-signed certificates. */
+    verify_tls: boolean;
+    /** How long our published server keys stay valid (valid_until_ts), from when they are fetched. */
+    key_validity_ms: number;
+    /** Servers trusted to notarise other servers' keys, tried when a server cannot be reached for its own. */
+    trusted_key_servers: { server_name: string; verify_keys?: Record<string, string> }[];
+    /** How long one outbound federation request may take. */
+    request_timeout_ms: number;
+    /** Backoff for a destination that failed: the first delay, doubled per failure... */
+    retry_initial_ms: number;
+    /** ...up to this. */
+    retry_max_ms: number;
+  };
   /** Delivery to push gateways (docs/push.md). */
   push: {
     /** How long a push gateway may take to connect, answer and send its body. */
@@ -95,6 +123,13 @@ const bucket = (per_second: number, burst: number) => ({
 });
 
 const ROOM_VERSION_IDS = Object.keys(ROOM_VERSIONS.available);
+
+/** Addresses no outbound request goes to unless allowlisted: private, loopback, link-local, shared, reserved and documentation ranges. */
+export const DEFAULT_IP_RANGE_DENYLIST = [
+  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24',
+  '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
+  '::/128', '::1/128', '::ffff:0:0/96', '64:ff9b:1::/48', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'ff00::/8',
+];
 
 /** Kept in step with the Config interface above by the config tests. */
 export const configSchema = {
@@ -226,6 +261,46 @@ export const configSchema = {
         enabled: { type: 'boolean', default: true },
         idle_timeout_ms: { type: 'integer', minimum: 100, default: 5 * 60 * 1000 },
         offline_timeout_ms: { type: 'integer', minimum: 100, default: 30 * 1000 },
+      },
+    },
+    old_signing_keys: {
+      type: 'object',
+      default: {},
+      required: [],
+      propertyNames: { pattern: '^ed25519:[A-Za-z0-9_]+$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'expired_ts'],
+        properties: { key: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=?$' }, expired_ts: { type: 'integer', minimum: 0 } },
+      },
+    },
+    ip_range_denylist: { type: 'array', items: { type: 'string' }, default: DEFAULT_IP_RANGE_DENYLIST },
+    ip_range_allowlist: { type: 'array', items: { type: 'string' }, default: [] },
+    federation: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        verify_tls: { type: 'boolean', default: true },
+        key_validity_ms: { type: 'integer', minimum: 60_000, default: 24 * 60 * 60 * 1000 },
+        trusted_key_servers: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['server_name'],
+            properties: {
+              server_name: { type: 'string', minLength: 1 },
+              verify_keys: { type: 'object', nullable: true, required: [], additionalProperties: { type: 'string' } },
+            },
+          },
+        },
+        request_timeout_ms: { type: 'integer', minimum: 100, default: 60_000 },
+        retry_initial_ms: { type: 'integer', minimum: 1, default: 5000 },
+        retry_max_ms: { type: 'integer', minimum: 1, default: 24 * 60 * 60 * 1000 },
       },
     },
     push: {

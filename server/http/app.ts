@@ -9,6 +9,7 @@ import { MatrixError, unknownError, unrecognized } from '../../spec/errors';
 import { toMatrixError } from '../../spec/validate';
 import type { Config } from '../config/schema';
 import { readJsonObject } from './body';
+import type { InFlight } from './in-flight';
 import { RateLimiter } from './rate-limit';
 import { Reply, type Requester, type Route } from './route';
 
@@ -16,8 +17,27 @@ export interface AppDeps {
   config: Config;
   log: Logger;
   routes: Route<any>[];
+  /** Counts the requests being handled, so that stopping waits for them. */
+  inFlight?: InFlight;
   /** Resolves an access token to its user and device, or throws M_UNKNOWN_TOKEN. */
   authenticate(token: string, client: { ip: string; userAgent?: string }): Promise<Requester>;
+  /**
+   * Checks the X-Matrix signature of a request to a route whose auth is 'server'
+   * and resolves with the origin server's name, or throws 401 M_UNAUTHORIZED.
+   * Without it, such routes answer 401.
+   */
+  authenticateServer?(request: ServerRequest): Promise<string>;
+}
+
+/** What a server's request signature covers, as received. */
+export interface ServerRequest {
+  method: string;
+  /** The path and query as sent. */
+  uri: string;
+  /** The Authorization header, if any. */
+  authorization: string | undefined;
+  /** The parsed JSON body; undefined when the request has none. */
+  body: unknown;
 }
 
 const CORS_HEADERS = {
@@ -51,8 +71,8 @@ export function createApp(deps: AppDeps): Koa {
         return;
       }
       const handle = exact.get(ctx.path)?.get(ctx.method);
-      if (handle) await handle(ctx, next);
-      else await next();
+      const dispatch = () => (handle ? handle(ctx, next) : next());
+      await (deps.inFlight ? deps.inFlight.run(dispatch) : dispatch());
       if (ctx.body === undefined) {
         const known = router.match(ctx.path, ctx.method).path.length > 0 || exact.has(ctx.path);
         throw unrecognized(known ? 405 : 404);
@@ -101,7 +121,7 @@ function handler(route: Route<any>, deps: AppDeps, limiter: RateLimiter): Koa.Mi
     const client = { ip: ctx.ip.replace(/^::ffff:/, ''), userAgent: ctx.get('User-Agent') || undefined };
 
     let requester: Requester | undefined;
-    if (route.auth !== 'none') {
+    if (route.auth !== 'none' && route.auth !== 'server') {
       const token = bearerToken(ctx);
       if (token !== undefined) requester = await deps.authenticate(token, client);
       else if (route.auth === 'required') throw new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token');
@@ -125,10 +145,19 @@ function handler(route: Route<any>, deps: AppDeps, limiter: RateLimiter): Koa.Mi
     let body: unknown = undefined;
     // DELETE too: DELETE /devices/{deviceId} carries a UIA `auth` dict; an empty body reads as {}.
     if (ctx.method === 'POST' || ctx.method === 'PUT' || ctx.method === 'DELETE') {
-      body = await readJsonObject(ctx.req, config.max_request_body_bytes);
-      if (route.body && !route.body(body)) {
-        throw toMatrixError(route.body.errors?.[0]);
-      }
+      body = await readJsonObject(ctx.req, route.maxBodyBytes ?? config.max_request_body_bytes);
+    }
+
+    // A server's signature covers the body, so it is read first; checked before the body's schema.
+    let origin: string | undefined;
+    if (route.auth === 'server') {
+      if (!deps.authenticateServer) throw new MatrixError(401, 'M_UNAUTHORIZED', 'This server does not accept federation requests');
+      origin = await deps.authenticateServer({ method: ctx.method, uri: ctx.originalUrl, authorization: ctx.get('Authorization') || undefined, body });
+      ctx.state.userId = origin;
+    }
+
+    if (body !== undefined && route.body && !route.body(body)) {
+      throw toMatrixError(route.body.errors?.[0]);
     }
 
     const query: Record<string, string | undefined> = {};
@@ -141,6 +170,7 @@ function handler(route: Route<any>, deps: AppDeps, limiter: RateLimiter): Koa.Mi
       query,
       body,
       requester,
+      origin,
       ip: client.ip,
       userAgent: client.userAgent,
       // Made on first use: only long-polls ask.

@@ -22,6 +22,8 @@ export interface Request<B> {
   body: B;
   /** Present when the route's auth is 'required' (and when 'optional' and a token was sent). */
   requester?: Requester;
+  /** The server whose X-Matrix signature authenticated the request: routes whose auth is 'server'. */
+  origin?: string;
   ip: string;
   userAgent?: string;
   /** Aborts when the client goes away before the response is sent (long-polls stop waiting). */
@@ -41,7 +43,8 @@ export interface Route<B = unknown> {
   method: Method;
   /** A @koa/router path, e.g. `/_matrix/client/v3/profile/:userId`. */
   path: string;
-  auth: 'none' | 'optional' | 'required';
+  /** An access token ('optional', 'required'), an X-Matrix server signature ('server': federation), or nothing. */
+  auth: 'none' | 'optional' | 'required' | 'server';
   /** Whether guest accounts may call it (the spec's list of guest-accessible endpoints). */
   guests?: boolean;
   /**
@@ -49,6 +52,8 @@ export interface Route<B = unknown> {
    * per-user (or, unauthenticated, per-IP) bucket; 'login' from the per-IP login bucket.
    */
   rateLimit?: 'request' | 'login';
+  /** The largest body accepted, in bytes, when it is not the configured max_request_body_bytes. */
+  maxBodyBytes?: number;
   /** Validates the JSON body; routes without one accept (and ignore) any JSON object. */
   body?: Validator<B>;
   handler(req: Request<B>): Promise<unknown | Reply> | unknown;
