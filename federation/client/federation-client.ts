@@ -17,7 +17,7 @@ import { formatServerName } from '../../spec/server-name';
 import { parseSigningKey } from '../../spec/signing-key';
 import { signingKeyPair, type SigningKeyPair } from '../../spec/signing';
 import { xMatrixAuthorization } from '../../spec/x-matrix';
-import { FederationError } from './errors';
+import { FederationError, type FederationErrorDetails, type FederationErrorKind } from './errors';
 import { InvalidServerNameError, ServerResolver, tlsName, type ResolvedServer } from './resolve';
 import type { SrvLookup } from './srv';
 import { wellKnownFetcher, type WellKnownFetch } from './well-known';
@@ -114,11 +114,9 @@ export class FederationClient {
 
   /** Sends one request and parses its JSON answer; every failure is a FederationError. */
   async request<T = unknown>(destination: string, request: FederationRequest): Promise<T> {
-    const uri = request.path + queryString(request.query);
-    const fail = (kind: FederationError['kind'], message: string, details = {}) =>
+    const fail: Fail = (kind, message, details = {}) =>
       new FederationError(destination, kind, `${request.method} ${destination}${request.path}: ${message}`, details);
     if (this.closed) throw fail('closed', 'the federation client is closed');
-
     let resolved: ResolvedServer;
     try {
       resolved = await this.resolver.resolve(destination);
@@ -126,7 +124,14 @@ export class FederationClient {
       if (err instanceof InvalidServerNameError) throw fail('invalid_destination', err.message, { cause: err });
       throw fail('network', `cannot resolve the server name: ${(err as Error).message}`, { cause: err });
     }
+    if (this.closed) throw fail('closed', 'the federation client is closed');
+    const { status, text } = await this.send(destination, resolved, request, fail);
+    return answer<T>(status, text, fail);
+  }
 
+  /** The request, signed, on the destination's pool, within its timeout: the status and the body text. */
+  private async send(destination: string, resolved: ResolvedServer, request: FederationRequest, fail: Fail): Promise<{ status: number; text: string }> {
+    const uri = request.path + queryString(request.query);
     const headers: Record<string, string> = { host: resolved.host, accept: 'application/json' };
     let body: string | undefined;
     let content: unknown;
@@ -138,10 +143,7 @@ export class FederationClient {
     }
     if (request.signed ?? true) {
       try {
-        headers.authorization = xMatrixAuthorization(
-          { method: request.method, uri, origin: this.serverName, destination, content },
-          this.signingKey,
-        );
+        headers.authorization = xMatrixAuthorization({ method: request.method, uri, origin: this.serverName, destination, content }, this.signingKey);
       } catch (err) {
         throw fail('invalid_request', `cannot sign the request: ${(err as Error).message}`, { cause: err });
       }
@@ -155,14 +157,14 @@ export class FederationClient {
       controller.abort();
     }, timeoutMs);
     const onCallerAbort = () => controller.abort();
+    if (request.signal?.aborted) controller.abort();
     request.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const started = Date.now();
-    let status: number;
-    let text: string;
     try {
       const res = await this.poolFor(destination, resolved).request({ method: request.method, path: uri, headers, body, signal: controller.signal });
-      status = res.statusCode;
-      text = (await readLimited(res.body, res.headers, request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES)).toString('utf8');
+      const text = (await readLimited(res.body, res.headers, request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES)).toString('utf8');
+      this.log.debug({ destination, method: request.method, path: request.path, status: res.statusCode, ms: Date.now() - started }, 'federation request');
+      return { status: res.statusCode, text };
     } catch (err) {
       if (timedOut) throw fail('timeout', `no complete answer within ${timeoutMs} ms`, { cause: err });
       if (err instanceof ResponseTooLargeError) throw fail('invalid_response', err.message, { cause: err });
@@ -173,28 +175,6 @@ export class FederationClient {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onCallerAbort);
     }
-    this.log.debug({ destination, method: request.method, path: request.path, status, ms: Date.now() - started }, 'federation request');
-
-    let json: unknown;
-    let isJson = true;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      isJson = false;
-    }
-    if (status >= 200 && status < 300) {
-      if (!isJson) throw fail('invalid_response', `HTTP ${status} with a body that is not JSON`);
-      return json as T;
-    }
-    const error = isJson && typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
-    const errcode = typeof error.errcode === 'string' ? error.errcode : undefined;
-    const remoteError = typeof error.error === 'string' ? error.error : undefined;
-    throw fail('http', `HTTP ${status}${errcode ? ` ${errcode}` : ''}${remoteError ? `: ${remoteError}` : ''}`, {
-      status,
-      errcode,
-      remoteError,
-      body: isJson ? json : undefined,
-    });
   }
 
   /** Stops: requests in flight fail with kind `closed`, and every connection closes. */
@@ -229,6 +209,32 @@ export class FederationClient {
     this.pools.set(destination, { key, pool });
     return pool;
   }
+}
+
+type Fail = (kind: FederationErrorKind, message: string, details?: FederationErrorDetails) => FederationError;
+
+/** The parsed JSON of a 2xx answer; else the FederationError it means. */
+function answer<T>(status: number, text: string, fail: Fail): T {
+  let json: unknown;
+  let isJson = true;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    isJson = false;
+  }
+  if (status >= 200 && status < 300) {
+    if (!isJson) throw fail('invalid_response', `HTTP ${status} with a body that is not JSON`);
+    return json as T;
+  }
+  const error = isJson && typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
+  const errcode = typeof error.errcode === 'string' ? error.errcode : undefined;
+  const remoteError = typeof error.error === 'string' ? error.error : undefined;
+  throw fail('http', `HTTP ${status}${errcode ? ` ${errcode}` : ''}${remoteError ? `: ${remoteError}` : ''}`, {
+    status,
+    errcode,
+    remoteError,
+    body: isJson ? json : undefined,
+  });
 }
 
 function queryString(query: FederationRequest['query']): string {
