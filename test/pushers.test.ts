@@ -18,6 +18,8 @@ type Answer = { status: number; body: unknown };
 /** A push gateway: records every request; answers as `answer` says (200 with no rejections by default). */
 class Gateway {
   readonly requests: { path: string; body: any }[] = [];
+  /** TCP connections accepted, requests or not. */
+  connections = 0;
   answer: (body: any) => Answer = () => ({ status: 200, body: { rejected: [] } });
   private readonly server = http.createServer((req, res) => {
     let raw = '';
@@ -31,6 +33,7 @@ class Gateway {
   });
 
   async start(): Promise<string> {
+    this.server.on('connection', () => this.connections++);
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${NOTIFY}`;
   }
@@ -307,5 +310,32 @@ describe('pushers', () => {
         gateway.answer = () => ({ status: 200, body: { rejected: [] } });
       }
     });
+  });
+});
+
+describe('pushers: the outbound address policy', () => {
+  it('with the default ip_range_denylist and no allowlist, never connects to a push gateway on 127.0.0.1', async () => {
+    const server = await startServer({ ip_range_allowlist: [], push: { max_attempts: 1, gateway_timeout_ms: 2000 } });
+    const gateway = new Gateway();
+    try {
+      const url = await gateway.start();
+      const [alice, bob] = [await createUser(server, 'alice'), await createUser(server, 'bob')];
+      assert.deepEqual(server.config.ip_range_allowlist, []);
+      const set = await server.request('POST', `${V3}/pushers/set`, {
+        token: bob.accessToken,
+        body: { kind: 'http', app_id: 'org.example.app', pushkey: 'k', app_display_name: 'A', device_display_name: 'D', lang: 'en', data: { url } },
+      });
+      assert.equal(set.status, 200, 'the URL itself is acceptable');
+      const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+      await join(server, bob, roomId);
+      await send(server, alice, roomId, text('hello?'));
+      // Delivery to an allowed gateway takes milliseconds (the tests above); this one must not happen at all.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.deepEqual(gateway.requests, []);
+      assert.equal(gateway.connections, 0);
+    } finally {
+      await server.stop();
+      await gateway.stop();
+    }
   });
 });

@@ -4,6 +4,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import YAML from 'yaml';
 import { isValidServerName } from '../../spec/identifiers';
 import { parseSigningKey } from '../../spec/signing-key';
+import { parseIpRange } from '../net/ip-ranges';
 import { configSchema, type Config } from './schema';
 
 export class ConfigError extends Error {}
@@ -52,6 +53,17 @@ function check(config: unknown, source: string): asserts config is Config {
   } catch (err) {
     throw new ConfigError(`invalid ${source}:\n  signing_key: ${(err as Error).message}`);
   }
+  const badRanges = (['ip_range_denylist', 'ip_range_allowlist'] as const).flatMap((key) =>
+    config[key].flatMap((range, i) => {
+      try {
+        parseIpRange(range);
+        return [];
+      } catch (err) {
+        return [`  ${key}[${i}]: ${(err as Error).message} (expected CIDR notation, e.g. 10.0.0.0/8 or fc00::/7)`];
+      }
+    }),
+  );
+  if (badRanges.length > 0) throw new ConfigError(`invalid ${source}:\n${badRanges.join('\n')}`);
 }
 
 function describe(e: ErrorObject): string {

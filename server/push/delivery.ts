@@ -25,6 +25,8 @@ import { stateTuple } from '../../spec/pdu';
 import type { Stores } from '../../storage';
 import type { Pusher } from '../../storage/pushers';
 import type { Config } from '../config/schema';
+import { guardedConnector } from '../net/connector';
+import type { IpRangePolicy } from '../net/ip-ranges';
 import type { PersistedEvent } from '../rooms/event-bus';
 import type { Notified } from './evaluator';
 
@@ -57,9 +59,10 @@ export class PushDelivery {
     private readonly stores: Stores,
     private readonly config: Config['push'],
     private readonly log: Logger,
+    policy: IpRangePolicy,
   ) {
     const timeout = config.gateway_timeout_ms;
-    this.dispatcher = new Agent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout });
+    this.dispatcher = new Agent({ connect: guardedConnector({ policy, timeout }), headersTimeout: timeout, bodyTimeout: timeout });
   }
 
   /** After the event's commit: notifies the http pushers of the users it notified. */

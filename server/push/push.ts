@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { whenSettled } from '../../storage/transactions';
 import type { Stores } from '../../storage';
 import type { Config } from '../config/schema';
+import { IpRangePolicy } from '../net/ip-ranges';
 import type { EventBus } from '../rooms/event-bus';
 import type { ClientEvents } from '../rooms/client-events';
 import type { AccountData } from '../services/account-data';
@@ -39,7 +40,7 @@ export class Push {
 
   constructor({ config, log, stores, events, notifier, accountData, clientEvents }: PushDeps) {
     this.rules = new PushRules(stores, notifier);
-    this.delivery = new PushDelivery(stores, config.push, log);
+    this.delivery = new PushDelivery(stores, config.push, log, IpRangePolicy.fromConfig(config));
     this.pushers = new Pushers(stores, this.delivery);
     this.notifications = new Notifications(stores, clientEvents);
     const evaluator = new PushEvaluator(stores, this.rules, new RoomFactsCache(stores, config.server_name), config.server_name);

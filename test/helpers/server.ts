@@ -53,7 +53,7 @@ function merge(base: any, over: any): any {
   return out;
 }
 
-/** A test configuration: open registration, rate limits off, a cheap password hash. */
+/** A test configuration: open registration, rate limits off, a cheap password hash, loopback allowed for outbound requests. */
 export function testConfig(databaseUrl: string, overrides: DeepPartial<Config> = {}): Config {
   const base = {
     server_name: 'localhost',
@@ -64,6 +64,7 @@ export function testConfig(databaseUrl: string, overrides: DeepPartial<Config> =
     registration: { mode: 'open', shared_secret: 'test-shared-secret' },
     auth: { password_hash_cost: 10 },
     rate_limits: { enabled: false },
+    ip_range_allowlist: ['127.0.0.0/8', '::1/128'],
   };
   return buildConfig(merge(base, overrides));
 }
