@@ -27,6 +27,7 @@ import { RoomAliasStore } from './room-aliases';
 import { RoomDirectoryStore } from './room-directory';
 import { RoomStateStore } from './room-state';
 import { RoomStore } from './rooms';
+import { ServerKeyStore } from './server-keys';
 import { SharedSecretNonceStore } from './shared-secret-nonces';
 import { StateGroupStore } from './state-groups';
 import { TimelineStore } from './timeline';
@@ -69,6 +70,8 @@ export interface Stores {
   pushers: PusherStore;
   receipts: ReceiptStore;
   ignoredUsers: IgnoredUserStore;
+  /** Other servers' signing keys and the signed responses they came in. */
+  serverKeys: ServerKeyStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -111,5 +114,6 @@ export function createStores(db: Db): Stores {
     pushers: new PusherStore(db),
     receipts: new ReceiptStore(db, rooms),
     ignoredUsers: new IgnoredUserStore(db),
+    serverKeys: new ServerKeyStore(db),
   };
 }

@@ -7,9 +7,10 @@ import { reportFailure } from './failure';
 import { defineGenerateConfig } from './generate-config';
 import { defineMigrate } from './migrate';
 import { defineRegisterUser } from './register-user';
+import { defineRotateSigningKey } from './rotate-signing-key';
 import { defineStart } from './start';
 
-const commands = [defineStart, defineGenerateConfig, defineMigrate, defineRegisterUser, defineCreateRegistrationToken];
+const commands = [defineStart, defineGenerateConfig, defineMigrate, defineRegisterUser, defineCreateRegistrationToken, defineRotateSigningKey];
 
 export function buildProgram(): Command {
   const program = new Command('weft')
