@@ -9,23 +9,33 @@ import type { Logger } from '../server/log';
 import type { Route } from '../server/http/route';
 import type { ServerRequest } from '../server/http/app';
 import type { Services } from '../server/services';
-import { MatrixError } from '../spec/errors';
+import { createFederationClient, type FederationClient } from './client';
+import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 
 export interface Federation {
   /** Routes for listeners with the `federation` resource: /_matrix/federation/* and /_matrix/key/*. */
   routes: Route<any>[];
   /** Checks a request's X-Matrix signature; resolves with the origin server's name, or throws 401 M_UNAUTHORIZED. */
   authenticateServer(request: ServerRequest): Promise<string>;
+  client: FederationClient;
+  keyRing: KeyRing;
   /** Stops outbound work; called before the database closes. */
   stop(): Promise<void>;
 }
 
-export function createFederation(_services: Services, _log: Logger): Federation {
+export function createFederation(services: Services, log: Logger): Federation {
+  const { config, stores } = services;
+  const client = createFederationClient({ config, log });
+  const fetch: KeyFetch = {
+    serverKeys: (serverName) => client.get(serverName, '/_matrix/key/v2/server', { signed: false }),
+    notaryQuery: (notary, body) => client.post(notary, '/_matrix/key/v2/query', body),
+  };
+  const keys = createServerKeys({ config, stores, fetch, log });
   return {
-    routes: [],
-    authenticateServer: async () => {
-      throw new MatrixError(401, 'M_UNAUTHORIZED', 'Federation is not available yet');
-    },
-    stop: async () => {},
+    routes: [...keys.routes],
+    authenticateServer: keys.authenticateServer,
+    client,
+    keyRing: keys.keyRing,
+    stop: () => client.close(),
   };
 }
