@@ -14,6 +14,7 @@ import { KeyBackupStore } from './key-backup';
 import { IgnoredUserStore } from './ignored-users';
 import { MembershipStore } from './memberships';
 import { OneTimeKeyStore } from './one-time-keys';
+import { OpenIdTokenStore } from './openid-tokens';
 import { PresenceStore } from './presence';
 import { ProfileStore } from './profiles';
 import { PushActionStore } from './push-actions';
@@ -69,6 +70,7 @@ export interface Stores {
   pushers: PusherStore;
   receipts: ReceiptStore;
   ignoredUsers: IgnoredUserStore;
+  openIdTokens: OpenIdTokenStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -111,5 +113,6 @@ export function createStores(db: Db): Stores {
     pushers: new PusherStore(db),
     receipts: new ReceiptStore(db, rooms),
     ignoredUsers: new IgnoredUserStore(db),
+    openIdTokens: new OpenIdTokenStore(db),
   };
 }
