@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { signJson, signingKeyPair } from '../spec/signing';
 import { unpaddedBase64 } from '../spec/signing-key';
 import { joinRemoteUser, remoteIdentity, startFederationServer, type FederationTestServer, type RemoteIdentity } from './helpers/federation';
@@ -74,7 +76,8 @@ describe('federation: queries', () => {
   it('GET /version names the implementation without a signature', async () => {
     const res = await request(fed.federationUrl, 'GET', `${V1}/version`);
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { server: { name: 'Weft', version: '0.1.0' } });
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    assert.deepEqual(res.body, { server: { name: 'Weft', version } });
   });
 
   it('refuses unsigned and wrongly signed queries with 401 M_UNAUTHORIZED', async () => {

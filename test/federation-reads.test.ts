@@ -318,6 +318,19 @@ describe('federation: reading room events', () => {
     });
   });
 
+  it('counts a server as in the room by its users\' server names exactly, ports included', async () => {
+    const roomId = await createRoom(fed.server, alice, { preset: 'public_chat' });
+    const message = await send(fed.server, alice, roomId, { msgtype: 'm.text', body: 'hi' });
+    const path = `${V1}/backfill/${enc(roomId)}?v=${enc(message)}&limit=5`;
+    // Users of look-alike servers do not make stranger.example:8448 a member.
+    await joinRemoteUser(fed.services, remoteIdentity('stranger.example'), roomId, 'near');
+    await joinRemoteUser(fed.services, remoteIdentity('stranger.example:84489'), roomId, 'far');
+    await joinRemoteUser(fed.services, remoteIdentity('xstranger.example:8448'), roomId, 'x');
+    expectError(await get(stranger, path), 403, 'M_FORBIDDEN');
+    await joinRemoteUser(fed.services, stranger, roomId, 'eve');
+    assert.equal((await get(stranger, path)).status, 200);
+  });
+
   describe('history visibility', () => {
     it('lets any server read a world-readable room', async () => {
       const roomId = await createRoom(fed.server, alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } }] });

@@ -36,8 +36,7 @@ export class ServerAccess {
 
   /** Whether one of `origin`'s users is joined to the room now. */
   async joinedNow(origin: string, roomId: string): Promise<boolean> {
-    const members = await this.stores.memberships.members(roomId, { membership: 'join' });
-    return members.some((member) => serverOfUser(member.userId) === origin);
+    return (await this.stores.memberships.joinedOnServer(roomId, origin)).length > 0;
   }
 
   /**

@@ -9,13 +9,9 @@ import type { Route } from '../../server/http/route';
 import { dirParam, integerParam } from '../../server/routes/pagination';
 import type { RoomReads } from '../reads/room-reads';
 import { fromServer } from './from-server';
+import { requiredParam } from './params';
 
 const V1 = '/_matrix/federation/v1';
-
-export function requiredParam(name: string, value: string | undefined): string {
-  if (value === undefined || value === '') throw missingParam(`Missing required parameter '${name}'`);
-  return value;
-}
 
 export function eventRoutes(reads: RoomReads): Route<any>[] {
   return [

@@ -6,15 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalidParam } from '../../spec/errors';
 import { claimKeysBody, queryKeysBody, type ClaimKeysBody, type QueryKeysBody } from '../../spec/schemas/keys';
 import { publicRoomsBody, type PublicRoomsBody } from '../../spec/schemas/rooms';
 import type { Route } from '../../server/http/route';
 import { booleanParam } from '../../server/routes/pagination';
 import type { Services } from '../../server/services';
 import type { LocalUsers } from '../reads/local-users';
-import { requiredParam } from './events';
 import { fromServer } from './from-server';
+import { optionalLimit, requiredParam } from './params';
 
 const V1 = '/_matrix/federation/v1';
 
@@ -22,12 +21,6 @@ const V1 = '/_matrix/federation/v1';
 function serverVersion(): { name: string; version: string } {
   const file = join(__dirname, '..', '..', '..', 'package.json');
   return { name: 'Weft', version: (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version };
-}
-
-function limitParam(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(value)) throw invalidParam("'limit' must be a non-negative integer");
-  return Number(value);
 }
 
 export function queryRoutes(s: Pick<Services, 'rooms' | 'openid'>, users: LocalUsers): Route<any>[] {
@@ -54,7 +47,7 @@ export function queryRoutes(s: Pick<Services, 'rooms' | 'openid'>, users: LocalU
       path: `${V1}/publicRooms`,
       handler: ({ query }) => {
         // A limit of 0 means no limit here (public_rooms.yaml), unlike the client API's.
-        const limit = limitParam(query.limit);
+        const limit = optionalLimit(query.limit);
         const thirdPartyInstanceId = query.third_party_instance_id;
         return s.rooms.directory.publicRooms({
           limit: limit === 0 ? undefined : limit,
