@@ -11,6 +11,7 @@ import type { ServerRequest } from '../server/http/app';
 import type { Services } from '../server/services';
 import { createFederationClient, type FederationClient } from './client';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
+import { federationReadRoutes } from './routes';
 
 export interface Federation {
   /** Routes for listeners with the `federation` resource: /_matrix/federation/* and /_matrix/key/*. */
@@ -32,7 +33,7 @@ export function createFederation(services: Services, log: Logger): Federation {
   };
   const keys = createServerKeys({ config, stores, fetch, log });
   return {
-    routes: [...keys.routes],
+    routes: [...keys.routes, ...federationReadRoutes(services)],
     authenticateServer: keys.authenticateServer,
     client,
     keyRing: keys.keyRing,

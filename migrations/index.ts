@@ -10,6 +10,7 @@ import * as pushReceipts from './0007_push_receipts';
 import * as sync from './0008_sync';
 import * as pusherDevices from './0009_pusher_devices';
 import * as serverKeys from './0010_server_keys';
+import * as openidTokens from './0012_openid_tokens';
 
 export interface Migration {
   name: string;
@@ -32,4 +33,5 @@ export const migrations: Migration[] = [
   { name: '0008_sync', up: sync.up, down: forwardOnly },
   { name: '0009_pusher_devices', up: pusherDevices.up, down: forwardOnly },
   { name: '0010_server_keys', up: serverKeys.up, down: forwardOnly },
+  { name: '0012_openid_tokens', up: openidTokens.up, down: forwardOnly },
 ];

@@ -56,14 +56,17 @@ export class CrossSigningStore {
 
   /**
    * Signatures of the users' master keys that `viewer` may see: those made by
-   * each key's own user (their devices) and those made by `viewer`.
+   * each key's own user (their devices) and those made by `viewer` (if a user).
    */
-  async masterKeySignatures(userIds: readonly string[], viewer: string, db: Db = this.db): Promise<MasterKeySignature[]> {
+  async masterKeySignatures(userIds: readonly string[], viewer: string | null, db: Db = this.db): Promise<MasterKeySignature[]> {
     if (userIds.length === 0) return [];
     const rows: { user_id: string; public_key: string; signer_user_id: string; signer_key_id: string; signature: string }[] =
       await db('master_key_signatures')
         .whereIn('user_id', listOf(db, userIds, 'text'))
-        .andWhere((q) => q.whereRaw('signer_user_id = user_id').orWhere('signer_user_id', viewer))
+        .andWhere((q) => {
+          q.whereRaw('signer_user_id = user_id');
+          if (viewer !== null) q.orWhere('signer_user_id', viewer);
+        })
         .select('user_id', 'public_key', 'signer_user_id', 'signer_key_id', 'signature');
     return rows.map((r) => ({
       userId: r.user_id,

@@ -52,7 +52,11 @@ export class DeviceListChangeStore {
     return rows.map((r) => ({ userId: r.user_id, public: r.visible_to === EVERYONE }));
   }
 
-
+  /** The position of the user's latest public change; 0 if there has been none. */
+  async latestPublic(userId: string, db: Db = this.db): Promise<number> {
+    const row = await db('device_list_changes').where({ user_id: userId, visible_to: EVERYONE }).first('stream_id');
+    return row === undefined ? 0 : Number(row.stream_id);
+  }
 
   /** Those of `candidates` joined to at least one room `userId` is joined to. */
   async sharingARoomWith(userId: string, candidates: readonly string[]): Promise<Set<string>> {

@@ -14,6 +14,7 @@ import { KeyBackupStore } from './key-backup';
 import { IgnoredUserStore } from './ignored-users';
 import { MembershipStore } from './memberships';
 import { OneTimeKeyStore } from './one-time-keys';
+import { OpenIdTokenStore } from './openid-tokens';
 import { PresenceStore } from './presence';
 import { ProfileStore } from './profiles';
 import { PushActionStore } from './push-actions';
@@ -72,6 +73,7 @@ export interface Stores {
   ignoredUsers: IgnoredUserStore;
   /** Other servers' signing keys and the signed responses they came in. */
   serverKeys: ServerKeyStore;
+  openIdTokens: OpenIdTokenStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -115,5 +117,6 @@ export function createStores(db: Db): Stores {
     receipts: new ReceiptStore(db, rooms),
     ignoredUsers: new IgnoredUserStore(db),
     serverKeys: new ServerKeyStore(db),
+    openIdTokens: new OpenIdTokenStore(db),
   };
 }

@@ -89,6 +89,18 @@ export class MembershipStore {
     }));
   }
 
+  /** The room's joined members on the server `serverName` (whose user IDs end in `:serverName`). */
+  async joinedOnServer(roomId: string, serverName: string, db: Db = this.db): Promise<string[]> {
+    const pattern = `%:${serverName.replace(/[\\%_]/g, (c) => `\\${c}`)}`;
+    const rows = await db('current_state as cs')
+      .join('events as e', 'e.nid', 'cs.event_nid')
+      .where({ 'cs.room_nid': await this.rooms.nid(roomId, db), 'cs.type': 'm.room.member', 'e.membership': 'join' })
+      .andWhereRaw("cs.state_key like ? escape '\\'", [pattern])
+      .select('cs.state_key');
+    // LIKE ignores case in SQLite and the server name is what follows the first colon: keep exact matches.
+    return rows.map((r: { state_key: string }) => r.state_key).filter((userId: string) => userId.slice(userId.indexOf(':') + 1) === serverName);
+  }
+
   /** How many users have each membership, e.g. for summaries and the directory. */
   async counts(roomId: string, db: Db = this.db): Promise<Map<string, number>> {
     const rows = await db('current_state as cs')

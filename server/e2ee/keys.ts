@@ -91,8 +91,12 @@ export class E2eKeys {
     this.statuses.invalidate((k) => (key === undefined ? k.startsWith(`${userId}|`) : k === key));
   }
 
-  /** POST /keys/query. */
-  async query(requester: KeyRequester, body: QueryKeysBody): Promise<QueryKeysResponse> {
+  /**
+   * POST /keys/query, by a user, or (`requester` null) by another server
+   * (/user/keys/query), which sees only the signatures users made of their own
+   * keys and no user-signing keys.
+   */
+  async query(requester: KeyRequester | null, body: QueryKeysBody): Promise<QueryKeysResponse> {
     const response: QueryKeysResponse = { device_keys: {}, master_keys: {}, self_signing_keys: {}, user_signing_keys: {}, failures: {} };
     const wanted = new Map<string, Set<string> | 'all'>();
     for (const [userId, deviceIds] of Object.entries(body.device_keys)) {
@@ -108,7 +112,7 @@ export class E2eKeys {
     const [devices, crossSigning, masterSignatures] = await Promise.all([
       this.stores.deviceKeys.forUsers(users),
       this.stores.crossSigning.keysOf(users),
-      this.stores.crossSigning.masterKeySignatures(users, requester.userId),
+      this.stores.crossSigning.masterKeySignatures(users, requester?.userId ?? null),
     ]);
     for (const device of devices) {
       const devicesWanted = wanted.get(device.userId);
@@ -122,7 +126,7 @@ export class E2eKeys {
         response.master_keys[userId] = withSignatures(keys.master.key, extra);
       }
       if (keys.self_signing) response.self_signing_keys[userId] = keys.self_signing.key;
-      if (keys.user_signing && userId === requester.userId) response.user_signing_keys[userId] = keys.user_signing.key;
+      if (keys.user_signing && userId === requester?.userId) response.user_signing_keys[userId] = keys.user_signing.key;
     }
     return response;
   }

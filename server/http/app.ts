@@ -161,13 +161,18 @@ function handler(route: Route<any>, deps: AppDeps, limiter: RateLimiter): Koa.Mi
     }
 
     const query: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(ctx.query)) query[k] = Array.isArray(v) ? v[0] : v;
+    const queryAll: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(ctx.query)) {
+      query[k] = Array.isArray(v) ? v[0] : v;
+      queryAll[k] = Array.isArray(v) ? v : v === undefined ? [] : [v];
+    }
 
     const res = ctx.res;
     let gone: AbortController | undefined;
     const result = await route.handler({
       params: ctx.params ?? {},
       query,
+      queryAll,
       body,
       requester,
       origin,

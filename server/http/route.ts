@@ -18,7 +18,10 @@ export interface Requester {
 
 export interface Request<B> {
   params: Record<string, string>;
+  /** Each query parameter's first value. */
   query: Record<string, string | undefined>;
+  /** Every value of each query parameter, in order (for parameters a request may repeat, like backfill's `v`). */
+  queryAll: Record<string, string[]>;
   body: B;
   /** Present when the route's auth is 'required' (and when 'optional' and a token was sent). */
   requester?: Requester;

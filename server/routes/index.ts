@@ -12,6 +12,7 @@ import { forgetRoutes } from './forget';
 import { keyRoutes } from './keys';
 import { presenceRoutes } from './presence';
 import { notificationRoutes } from './notifications';
+import { openIdRoutes } from './openid';
 import { profileRoutes } from './profile';
 import { pushRuleRoutes } from './push-rules';
 import { pusherRoutes } from './pushers';
@@ -60,5 +61,6 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...pusherRoutes(s),
     ...notificationRoutes(s),
     ...receiptRoutes(s),
+    ...openIdRoutes(s),
   ];
 }

@@ -31,6 +31,7 @@ import { Typing } from '../typing/typing';
 import { AccountData } from './account-data';
 import { Accounts } from './accounts';
 import { Filters } from './filters';
+import { OpenId } from './openid';
 import { Profiles } from './profiles';
 import { Sessions } from './sessions';
 import { Uia } from './uia';
@@ -67,6 +68,8 @@ export interface Services {
   push: Push;
   /** Receipts and read markers. */
   receipts: Receipts;
+  /** OpenID tokens for third parties. */
+  openid: OpenId;
 }
 
 export function createServices(config: Config, stores: Stores, log: Logger): Services {
@@ -109,6 +112,7 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   sync.setUnreadCounter(push.notifications);
   const receipts = new Receipts(stores, notifier, accountData, (userId) => push.delivery.countsChanged(userId));
   sync.register(new ReceiptStream(stores));
+  const openid = new OpenId(stores.openIdTokens, config.server_name);
   const close = async () => {
     typing.close();
     await presence.close();
@@ -116,6 +120,6 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   };
   return {
     config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData,
-    e2ee, typing, presence, toDevice, tags, push, receipts, close,
+    e2ee, typing, presence, toDevice, tags, push, receipts, openid, close,
   };
 }
