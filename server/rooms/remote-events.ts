@@ -30,7 +30,7 @@ import { roomVersion, type RoomVersion } from '../../spec/room-versions';
 import { authStateKeys } from '../../spec/state-resolution/auth-selection';
 import type { Stores } from '../../storage';
 import type { Db } from '../../storage/db';
-import type { EventStatus } from '../../storage/events';
+import type { EventStatus, StoredEvent } from '../../storage/events';
 import type { EventBus, PersistedEvent } from './event-bus';
 import type { Room } from './event-sender';
 import { authDependencies, authOrder, checkReceivedPdu, dagOrder, type CheckedEvent } from './remote-checks';
@@ -62,6 +62,9 @@ export interface RoomSnapshot {
   /** Our join event, as the resident server signed it. */
   join: unknown;
 }
+
+/** An event with the status it was given. */
+type Judged = Pick<StoredEvent, 'event' | 'status'>;
 
 /** Thrown inside the transaction to undo a join whose event was not accepted. */
 class JoinNotAccepted extends Error {
@@ -276,31 +279,39 @@ export class RemoteEvents {
   private async storeOutliers(trx: Db, room: Room, fetched: Fetched): Promise<void> {
     if (fetched.size === 0) return;
     const stored = await this.stores.events.get([...fetched.keys()], trx);
-    for (const event of authOrder([...fetched.values()].filter((e) => !stored.has(e.id)), room.version)) {
-      const failure = await this.authFailure(trx, room, event);
+    const pending = authOrder([...fetched.values()].filter((e) => !stored.has(e.id)), room.version);
+    // One read for every auth event the batch refers to (a joined room's state may be thousands of events).
+    const known: Map<string, Judged> = await this.stores.events.get([...new Set(pending.flatMap((e) => authDependencies(e, room.version)))], trx);
+    for (const event of pending) {
+      const failure = this.authFailureAmong(room, event, known);
+      const status = failure === undefined ? 'outlier' : 'rejected';
       await this.stores.events.persist(trx, {
         event: { id: event.id, pdu: event.pdu },
         roomId: room.roomId,
-        status: failure === undefined ? 'outlier' : 'rejected',
+        status,
         ...(failure === undefined ? {} : { rejectionReason: failure.slice(0, 500) }),
       });
+      known.set(event.id, { event, status });
     }
   }
 
   /** Check 4: why the event fails the auth rules against its own auth events (stored ones), if it does. */
   private async authFailure(trx: Db, room: Room, event: RoomEvent): Promise<string | undefined> {
-    const stored = await this.stores.events.get(authDependencies(event, room.version), trx);
+    return this.authFailureAmong(room, event, await this.stores.events.get(authDependencies(event, room.version), trx));
+  }
+
+  private authFailureAmong(room: Room, event: RoomEvent, known: ReadonlyMap<string, Judged>): string | undefined {
     const createId = room.version.eventFormat === 'v12' ? createEventIdOfRoom(room.roomId, room.version) : undefined;
-    const create = createId === undefined ? undefined : stored.get(createId);
-    if (create?.status === 'rejected') return 'auth events: the room\'s m.room.create event was rejected';
+    const create = createId === undefined ? undefined : known.get(createId);
+    if (create?.status === 'rejected') return "auth events: the room's m.room.create event was rejected";
     const authEvents = authEventIds(event.pdu).flatMap((id) => {
-      const found = stored.get(id);
+      const found = known.get(id);
       return found ? [found.event] : [];
     });
     try {
       authorizeByAuthEvents(event, authEvents, room.version, {
         create: create?.event,
-        isRejected: (id) => stored.get(id)?.status === 'rejected',
+        isRejected: (id) => known.get(id)?.status === 'rejected',
       });
       return undefined;
     } catch (err) {
