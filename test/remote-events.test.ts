@@ -329,6 +329,35 @@ for (const versionId of ['1', '10', '11', '12']) {
       }
     }
 
+    it('joins only on a state that allows the join; a state event with a bad signature is not part of it, and nothing is stored', async () => {
+      const { model, join } = remoteRoom();
+      const server = await startServer({ signing_key: sharedKey });
+      try {
+        const { remoteEvents: engine, stores } = server.hs.services;
+        const source = new FakeSource(model);
+        engine.setFederationHooks({ verifier: verifierFor(remote, localKey), source });
+        const stateIds = [...model.stateBefore.get(join.id)!.values()].map((e) => e.id);
+        const joinRules = stateIds.find((id) => model.get(id).pdu.type === 'm.room.join_rules')!;
+        const forged = model.resign(model.get(joinRules), () => {}, signer(REMOTE));
+        assert.equal(forged.id, joinRules);
+        const outcome = await engine.acceptRoomState(REMOTE, {
+          roomId: model.roomId!,
+          version: versionId,
+          state: stateIds.map((id) => (id === joinRules ? forged.pdu : model.get(id).pdu)),
+          authChain: [],
+          join: join.pdu,
+        });
+        assert.equal(outcome.status, 'rejected');
+        assert.match(outcome.reason!, /state before the event/);
+        // The join's auth events were fetched (the genuine join rules among them), then all undone with the join.
+        assert.equal(source.count('eventAuth'), 1);
+        assert.equal(await stores.rooms.get(model.roomId!), undefined);
+        assert.equal((await stores.events.get([join.id, joinRules])).size, 0);
+      } finally {
+        await server.stop();
+      }
+    });
+
     it('resolves concurrent state (a ban against a power level change, two topics) the same whatever the arrival order', async () => {
       const room = await roomWithMerge();
       const { forks, merged } = room;
