@@ -76,8 +76,13 @@ export class RemoteState {
 
   /** The events of `state` the auth rules read for `keys`. */
   async events(trx: Db, state: StateBefore | StateMap, keys: readonly StateTuple[]): Promise<StateEvents> {
-    const map = state instanceof Map ? state : state.group === null ? new Map<StateTuple, string>() : await this.stores.stateGroups.read(state.group, trx);
-    const wanted = keys.map((key) => [key, map.get(key)] as const).filter((entry): entry is readonly [StateTuple, string] => entry[1] !== undefined);
+    // Only the entries asked for: a large room's whole state is never composed for one check.
+    const lookup = async (key: StateTuple): Promise<string | undefined> => {
+      if (state instanceof Map) return state.get(key);
+      return state.group === null ? undefined : this.stores.stateGroups.entry(state.group, key, trx);
+    };
+    const ids = await Promise.all(keys.map(lookup));
+    const wanted = keys.map((key, i) => [key, ids[i]] as const).filter((entry): entry is readonly [StateTuple, string] => entry[1] !== undefined);
     const found = await this.stores.events.get(wanted.map(([, id]) => id), trx);
     const out: StateEvents = new Map();
     for (const [key, id] of wanted) {
