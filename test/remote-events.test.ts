@@ -229,6 +229,11 @@ for (const versionId of ['1', '10', '11', '12']) {
       assert.ok(!ids.includes(chain[8].id));
       const bob = await server.hs.services.stores.roomState.currentStateEvent(roomId, 'm.room.member', BOB);
       assert.equal(bob?.id, chain[4].id);
+
+      // The outlier arriving itself later joins the DAG, and the rest of the gap comes with it.
+      assert.deepEqual(await receive(chain[8]), { eventId: chain[8].id, status: 'accepted' });
+      for (const event of chain) assert.equal(await statusOf(event.id), 'accepted');
+      assert.equal((await timelineIds(roomId)).filter((id) => chain.some((e) => e.id === id)).length, 30);
     });
 
     it('applies a remote redaction its sender may make', async () => {
