@@ -242,6 +242,13 @@ export class EventStore {
     return new Map(rows.map((r) => [r.event_id, fromRaw(r)]));
   }
 
+  /** Which of `ids` are stored as rejected (state resolution leaves their auth events out of gap filling). */
+  async rejectedAmong(ids: readonly string[], db: Db = this.db): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await db('events').whereIn('event_id', listOf(db, ids, 'text')).where({ status: 'rejected' }).select('event_id');
+    return new Set(rows.map((r) => r.event_id as string));
+  }
+
   /** A batch loader over the stored events (any status). */
   source(db: Db = this.db): EventSource {
     return {

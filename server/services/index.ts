@@ -13,6 +13,7 @@ import { EventBus } from '../rooms/event-bus';
 import { EventSender } from '../rooms/event-sender';
 import { HistoryAccess } from '../rooms/history-access';
 import { Relations } from '../rooms/relations';
+import { RemoteEvents } from '../rooms/remote-events';
 import { Rooms } from '../rooms/rooms';
 import { Timeline } from '../rooms/timeline';
 import { Notifier } from '../sync/notifier';
@@ -48,6 +49,8 @@ export interface Services {
   /** Every event persisted, after its commit: sync, federation and push subscribe here. */
   events: EventBus;
   rooms: Rooms;
+  /** Events from other servers: federation connects its verifier and event source with setFederationHooks. */
+  remoteEvents: RemoteEvents;
   /** /messages, /context, timestamp_to_event. */
   timeline: Timeline;
   /** /relations, /threads. */
@@ -81,6 +84,7 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const events = new EventBus();
   const sender = new EventSender(stores, events, config.server_name, signingKeyPair(parseSigningKey(config.signing_key)));
   const rooms = new Rooms(stores, sender, config);
+  const remoteEvents = new RemoteEvents(stores, events);
   const historyAccess = new HistoryAccess(stores, rooms.visibility);
   const timeline = new Timeline(stores, historyAccess, rooms.clientEvents);
   const relations = new Relations(stores, historyAccess, rooms.clientEvents);
@@ -119,7 +123,7 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
     await push.stop();
   };
   return {
-    config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, timeline, relations, notifier, sync, accountData,
+    config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, remoteEvents, timeline, relations, notifier, sync, accountData,
     e2ee, typing, presence, toDevice, tags, push, receipts, openid, close,
   };
 }

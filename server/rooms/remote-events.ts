@@ -1,0 +1,391 @@
+/**
+ * Accepting events from other servers (server-server-api, "Checks performed
+ * on receipt of a PDU"), in order:
+ *
+ *   1. format (room version event format, sizes)     malformed: dropped, not stored
+ *   2. signatures (EventSignatureVerifier)            failing: dropped
+ *   3. content hash                                   mismatch: the redacted copy is kept
+ *   4. auth rules against its own auth_events         failing: stored as rejected
+ *      (missing auth events fetched from the origin: /event_auth, then /event)
+ *   5. auth rules against the state before it         failing: stored as rejected
+ *      (the resolution of its prev events' states; missing prev events are
+ *      fetched with one bounded /get_missing_events, and the state at prev
+ *      events still unknown with /state_ids, their events stored as outliers)
+ *   6. auth rules against the current state           failing: stored as soft_failed
+ *
+ * Fetching happens before the room lock is taken; deciding and storing happen
+ * under it, in one transaction per received event. An accepted event joins
+ * the DAG and the timeline, the room's current state becomes the resolution
+ * of its forward extremities' states, and after the commit the event is
+ * published on the EventBus like a local one. Soft-failed, rejected and
+ * outlier events are never published.
+ */
+import { authorize, authorizeByAuthEvents } from '../../spec/auth-rules';
+import { serverNameOf } from '../../spec/auth/context';
+import { badJson, MatrixError } from '../../spec/errors';
+import { createEventIdOfRoom } from '../../spec/event-hashes';
+import { AuthError, authEventIds, prevEventIds, stateTuple, type RoomEvent, type StateMap } from '../../spec/pdu';
+import { CREATE_TUPLE, POWER_LEVELS_TUPLE, PowerLevels } from '../../spec/power-levels';
+import { roomVersion, type RoomVersion } from '../../spec/room-versions';
+import { authStateKeys } from '../../spec/state-resolution/auth-selection';
+import type { Stores } from '../../storage';
+import type { Db } from '../../storage/db';
+import type { EventStatus, StoredEvent } from '../../storage/events';
+import type { EventBus, PersistedEvent } from './event-bus';
+import type { Room } from './event-sender';
+import { authDependencies, authOrder, checkReceivedPdu, dagOrder, type CheckedEvent } from './remote-checks';
+import { DEFAULT_FETCH_LIMITS, RemoteFetcher, type Fetched, type FetchLimits } from './remote-fetch';
+import type { FederationHooks } from './remote-hooks';
+import { RemoteState, type StateBefore } from './remote-state';
+
+/** What became of one received PDU. */
+export interface ReceivedEvent {
+  /** Absent when the PDU was too malformed to have an ID. */
+  eventId?: string;
+  /** `dropped`: not stored (malformed, bad signatures, unknown room, or the state before it could not be had). */
+  status: Exclude<EventStatus, 'outlier'> | 'dropped';
+  /** Why it was dropped, rejected or soft-failed. */
+  reason?: string;
+  /** It was stored before, with this status; nothing changed. */
+  alreadyStored?: true;
+}
+
+/** A room we are joining, as the resident server's send_join answered (the joins API's shapes). */
+export interface RoomSnapshot {
+  roomId: string;
+  /** The room version, from make_join. */
+  version: string;
+  /** The state of the room before the join event. */
+  state: readonly unknown[];
+  /** The auth chain of the state and of the join event. */
+  authChain: readonly unknown[];
+  /** Our join event, as the resident server signed it. */
+  join: unknown;
+}
+
+/** An event with the status it was given. */
+type Judged = Pick<StoredEvent, 'event' | 'status'>;
+
+/** Thrown inside the transaction to undo a join whose event was not accepted. */
+class JoinNotAccepted extends Error {
+  constructor(readonly outcome: ReceivedEvent) {
+    super(outcome.reason ?? outcome.status);
+  }
+}
+
+export class RemoteEvents {
+  private hooks: FederationHooks | undefined;
+  private readonly fetcher: RemoteFetcher;
+  private readonly state: RemoteState;
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly bus: EventBus,
+    limits: FetchLimits = DEFAULT_FETCH_LIMITS,
+  ) {
+    this.fetcher = new RemoteFetcher(stores, () => this.connected(), limits);
+    this.state = new RemoteState(stores);
+  }
+
+  /** Federation connects its signature verifier and remote event source here; nothing can be received before. */
+  setFederationHooks(hooks: FederationHooks): void {
+    this.hooks = hooks;
+  }
+
+  /** One PDU from `origin` in a room we know. */
+  async receive(origin: string, roomId: string, pdu: unknown): Promise<ReceivedEvent> {
+    return (await this.receiveBatch(origin, roomId, [pdu]))[0];
+  }
+
+  /**
+   * A transaction's PDUs for one room, processed parents first; the outcomes
+   * are in the order of `pdus`. A rejected or dropped PDU does not stop the others.
+   */
+  async receiveBatch(origin: string, roomId: string, pdus: readonly unknown[]): Promise<ReceivedEvent[]> {
+    const { verifier } = this.connected();
+    const room = await this.room(roomId);
+    if (!room) return pdus.map(() => ({ status: 'dropped', reason: 'unknown room' }));
+    const checks = await Promise.all(pdus.map((pdu) => checkReceivedPdu(pdu, roomId, room.version, verifier)));
+    const outcomes = new Map<string, ReceivedEvent>();
+    const passed = checks.flatMap((c) => (c.ok ? [c.event] : []));
+    for (const event of dagOrder(new Map(passed.map((e) => [e.id, e])).values())) {
+      outcomes.set(event.id, await this.process(origin, room, event, true));
+    }
+    return checks.map((c) => (c.ok ? outcomes.get(c.event.id)! : { eventId: c.eventId, status: 'dropped', reason: c.reason }));
+  }
+
+  /**
+   * Makes a room we join through another server start from the state it gave
+   * (send_join): every state and auth chain event passes checks 1-4 and is
+   * stored as an outlier, the state becomes a state group, and the join event
+   * is checked against its auth events and that state and accepted on top of
+   * it, becoming the room's first forward extremity. Creates the room if it
+   * is new to us. Nothing is stored unless the join event is accepted.
+   */
+  async acceptRoomState(origin: string, snapshot: RoomSnapshot): Promise<ReceivedEvent> {
+    const { verifier } = this.connected();
+    const version = roomVersion(snapshot.version);
+    if (!version) throw badJson(`unsupported room version ${snapshot.version}`);
+    const room: Room = { roomId: snapshot.roomId, version };
+    const join = await checkReceivedPdu(snapshot.join, room.roomId, version, verifier);
+    if (!join.ok) return { eventId: join.eventId, status: 'dropped', reason: join.reason };
+
+    const fetched: Fetched = new Map();
+    const stateIds: string[] = [];
+    for (const [pdus, isState] of [[snapshot.state, true], [snapshot.authChain, false]] as const) {
+      const checks = await Promise.all(pdus.map((pdu) => checkReceivedPdu(pdu, room.roomId, version, verifier)));
+      for (const c of checks) {
+        if (!c.ok) continue;
+        fetched.set(c.event.id, c.event);
+        if (isState) stateIds.push(c.event.id);
+      }
+    }
+    // The auth chain may lack something the state or join needs: the same fetching as for any received event.
+    await this.fetcher.authEvents(origin, room, join.event, fetched);
+
+    const published: PersistedEvent[] = [];
+    try {
+      const outcome = await this.stores.rooms.withLock(room.roomId, async (trx) => {
+        const existing = await this.stores.rooms.get(room.roomId, trx);
+        if (!existing) await this.stores.rooms.create(room.roomId, version.id, trx);
+        else if (existing.version !== version.id) throw badJson(`room ${room.roomId} has version ${existing.version}, not ${version.id}`);
+        await this.storeOutliers(trx, room, fetched);
+        const state = await this.snapshotState(trx, room, stateIds);
+        const before = { group: await this.state.groupFor(trx, room, state) };
+        const result = await this.decide(trx, room, join.event, { fetched: new Map(), prevStates: new Map(), before }, published);
+        if (result.status !== 'accepted') throw new JoinNotAccepted(result);
+        return result;
+      });
+      await this.announce(published);
+      return outcome;
+    } catch (err) {
+      if (err instanceof JoinNotAccepted) return err.outcome;
+      throw err;
+    }
+  }
+
+  private connected(): FederationHooks {
+    if (!this.hooks) throw new Error('remote events: federation has not connected its hooks (RemoteEvents.setFederationHooks)');
+    return this.hooks;
+  }
+
+  private async room(roomId: string): Promise<Room | undefined> {
+    const row = await this.stores.rooms.get(roomId);
+    const version = row && roomVersion(row.version);
+    return version && { roomId, version };
+  }
+
+  /**
+   * Checks 4-6 for one event that passed 1-3. First, outside the lock, fetches
+   * what it refers to and we lack: its auth chain; with `fillGaps`, the
+   * events between our extremities and it (each processed in turn, without
+   * filling gaps of their own); the state at prev events still unknown.
+   */
+  private async process(origin: string, room: Room, event: CheckedEvent, fillGaps: boolean): Promise<ReceivedEvent> {
+    const known = (await this.stores.events.get([event.id])).get(event.id);
+    if (known && known.status !== 'outlier') return { eventId: event.id, status: known.status, alreadyStored: true };
+
+    const fetched: Fetched = new Map();
+    await this.fetcher.authEvents(origin, room, event, fetched);
+    const prevIds = [...new Set(prevEventIds(event.pdu))];
+    let unknownPrevs = await this.prevsWithoutState(prevIds);
+    if (unknownPrevs.length > 0 && fillGaps) {
+      for (const missing of await this.fetcher.missingEvents(origin, room, event)) await this.process(origin, room, missing, false);
+      unknownPrevs = await this.prevsWithoutState(prevIds);
+    }
+    const prevStates = new Map<string, StateMap>();
+    for (const id of unknownPrevs) {
+      const state = await this.fetcher.stateAt(origin, room, id, fetched);
+      if (state) prevStates.set(id, state);
+    }
+
+    const published: PersistedEvent[] = [];
+    const outcome = await this.stores.rooms.withLock(room.roomId, (trx) => this.decide(trx, room, event, { fetched, prevStates }, published));
+    await this.announce(published);
+    return outcome;
+  }
+
+  /** The prev events whose state after them we do not know: not stored, outliers, or rejected without a state. */
+  private async prevsWithoutState(ids: readonly string[]): Promise<string[]> {
+    const stored = await this.stores.events.get(ids);
+    return ids.filter((id) => {
+      const prev = stored.get(id);
+      return !prev || prev.status === 'outlier' || prev.stateGroupAfter === null;
+    });
+  }
+
+  /** Under the room lock: store what was fetched, run checks 4-6, store the event, move the current state. */
+  private async decide(
+    trx: Db,
+    room: Room,
+    event: CheckedEvent,
+    inputs: { fetched: Fetched; prevStates: ReadonlyMap<string, StateMap>; before?: StateBefore },
+    published: PersistedEvent[],
+  ): Promise<ReceivedEvent> {
+    await this.storeOutliers(trx, room, inputs.fetched);
+    const known = (await this.stores.events.get([event.id], trx)).get(event.id);
+    if (known && known.status !== 'outlier') return { eventId: event.id, status: known.status, alreadyStored: true };
+
+    const authFailure = await this.authFailure(trx, room, event);
+    const before = inputs.before ?? (await this.state.stateBefore(trx, room, prevEventIds(event.pdu), inputs.prevStates));
+    if (!before) {
+      if (authFailure !== undefined) return this.store(trx, room, event, 'rejected', undefined, authFailure, published);
+      return { eventId: event.id, status: 'dropped', reason: 'the state before the event could not be had' };
+    }
+    if (authFailure !== undefined) return this.store(trx, room, event, 'rejected', before, authFailure, published);
+
+    const keys = authStateKeys(event.pdu, room.version);
+    const beforeFailure = failureOf(event, await this.state.events(trx, before, keys), room.version);
+    if (beforeFailure !== undefined) return this.store(trx, room, event, 'rejected', before, `state before the event: ${beforeFailure}`, published);
+
+    const current = await this.stores.roomState.currentStateGroup(room.roomId, trx);
+    const currentFailure = current === null || current === before.group
+      ? undefined
+      : failureOf(event, await this.stores.roomState.currentStateEvents(room.roomId, keys, trx), room.version);
+    if (currentFailure !== undefined) return this.store(trx, room, event, 'soft_failed', before, `current state: ${currentFailure}`, published);
+    return this.store(trx, room, event, 'accepted', before, undefined, published);
+  }
+
+  private async store(
+    trx: Db,
+    room: Room,
+    event: CheckedEvent,
+    status: Exclude<EventStatus, 'outlier'>,
+    before: StateBefore | undefined,
+    reason: string | undefined,
+    published: PersistedEvent[],
+  ): Promise<ReceivedEvent> {
+    const persisted = await this.stores.events.persist(trx, {
+      event: { id: event.id, pdu: event.pdu },
+      roomId: room.roomId,
+      status,
+      ...(reason === undefined ? {} : { rejectionReason: reason.slice(0, 500) }),
+      stateGroupBefore: before?.group,
+    });
+    if (status === 'accepted') {
+      await this.state.updateCurrentState(trx, room);
+      await this.applyRedactions(trx, room, event);
+      const announced = { event: { id: event.id, pdu: event.pdu }, roomId: room.roomId, streamOrdering: persisted.streamOrdering! };
+      await this.bus.persisting(trx, announced);
+      published.push(announced);
+    }
+    return { eventId: event.id, status, ...(reason === undefined ? {} : { reason }) };
+  }
+
+  /**
+   * Stores fetched events we lack, auth events first, each as an outlier when
+   * it passes the auth rules against its own auth events, else as rejected.
+   */
+  private async storeOutliers(trx: Db, room: Room, fetched: Fetched): Promise<void> {
+    if (fetched.size === 0) return;
+    const stored = await this.stores.events.get([...fetched.keys()], trx);
+    const pending = authOrder([...fetched.values()].filter((e) => !stored.has(e.id)), room.version);
+    // One read for every auth event the batch refers to (a joined room's state may be thousands of events).
+    const known: Map<string, Judged> = await this.stores.events.get([...new Set(pending.flatMap((e) => authDependencies(e, room.version)))], trx);
+    for (const event of pending) {
+      const failure = this.authFailureAmong(room, event, known);
+      const status = failure === undefined ? 'outlier' : 'rejected';
+      await this.stores.events.persist(trx, {
+        event: { id: event.id, pdu: event.pdu },
+        roomId: room.roomId,
+        status,
+        ...(failure === undefined ? {} : { rejectionReason: failure.slice(0, 500) }),
+      });
+      known.set(event.id, { event, status });
+    }
+  }
+
+  /** Check 4: why the event fails the auth rules against its own auth events (stored ones), if it does. */
+  private async authFailure(trx: Db, room: Room, event: RoomEvent): Promise<string | undefined> {
+    return this.authFailureAmong(room, event, await this.stores.events.get(authDependencies(event, room.version), trx));
+  }
+
+  private authFailureAmong(room: Room, event: RoomEvent, known: ReadonlyMap<string, Judged>): string | undefined {
+    const createId = room.version.eventFormat === 'v12' ? createEventIdOfRoom(room.roomId, room.version) : undefined;
+    const create = createId === undefined ? undefined : known.get(createId);
+    if (create?.status === 'rejected') return "auth events: the room's m.room.create event was rejected";
+    const authEvents = authEventIds(event.pdu).flatMap((id) => {
+      const found = known.get(id);
+      return found ? [found.event] : [];
+    });
+    try {
+      authorizeByAuthEvents(event, authEvents, room.version, {
+        create: create?.event,
+        isRejected: (id) => known.get(id)?.status === 'rejected',
+      });
+      return undefined;
+    } catch (err) {
+      if (err instanceof AuthError) return err.message;
+      throw err;
+    }
+  }
+
+  /** The state a send_join answer gave, from the events of it that were stored and not rejected. */
+  private async snapshotState(trx: Db, room: Room, stateIds: readonly string[]): Promise<StateMap> {
+    const stored = await this.stores.events.get(stateIds, trx);
+    const state: StateMap = new Map();
+    for (const id of stateIds) {
+      const event = stored.get(id);
+      if (event && event.status !== 'rejected' && event.event.pdu.state_key !== undefined) {
+        state.set(stateTuple(event.event.pdu.type, event.event.pdu.state_key), id);
+      }
+    }
+    const createId = state.get(CREATE_TUPLE);
+    if (createId === undefined) throw new MatrixError(502, 'M_UNKNOWN', 'the room state has no usable m.room.create event');
+    const implied = createEventIdOfRoom(room.roomId, room.version);
+    if (implied !== undefined && implied !== createId) throw new MatrixError(502, 'M_UNKNOWN', 'the room state has another room\'s m.room.create event');
+    return state;
+  }
+
+  /**
+   * Redactions take effect once both events are here and the redaction's
+   * sender is of the redacted event's server or has the redact level
+   * (rooms/ "Handling redactions"; in versions 1-2 the auth rules already checked it).
+   */
+  private async applyRedactions(trx: Db, room: Room, event: RoomEvent): Promise<void> {
+    const pairs: { redactionId: string; targetId: string }[] = [];
+    const target = redactedBy(event, room.version);
+    if (target !== undefined) pairs.push({ redactionId: event.id, targetId: target });
+    for (const redactionId of await this.stores.events.redactionsOf(event.id, trx)) pairs.push({ redactionId, targetId: event.id });
+    if (pairs.length === 0) return;
+    const stored = await this.stores.events.get(pairs.flatMap((p) => [p.redactionId, p.targetId]), trx);
+    for (const { redactionId, targetId } of pairs) {
+      const redaction = stored.get(redactionId);
+      const redacted = stored.get(targetId);
+      if (!redaction || !redacted || redacted.roomId !== room.roomId || redacted.status === 'rejected') continue;
+      const sender = redaction.event.pdu.sender;
+      let allowed = room.version.redactionAuthRule || serverNameOf(sender) === serverNameOf(redacted.event.pdu.sender);
+      if (!allowed && redaction.stateGroupBefore !== null) {
+        const levels = PowerLevels.fromState(await this.state.events(trx, { group: redaction.stateGroupBefore }, [CREATE_TUPLE, POWER_LEVELS_TUPLE]), room.version);
+        allowed = levels.user(sender) >= levels.named('redact');
+      }
+      if (allowed) await this.stores.events.setRedactedBy(trx, targetId, redactionId);
+    }
+  }
+
+  /** Publishes committed events once readers can read them, as EventSender does. */
+  private async announce(published: readonly PersistedEvent[]): Promise<void> {
+    if (published.length === 0) return;
+    await this.stores.events.positions.caughtUp();
+    for (const p of published) this.bus.publish(p);
+  }
+}
+
+/** Why the auth rules refuse the event against `state`, if they do. */
+function failureOf(event: RoomEvent, state: Parameters<typeof authorize>[1], version: RoomVersion): string | undefined {
+  try {
+    authorize(event, state, version);
+    return undefined;
+  } catch (err) {
+    if (err instanceof AuthError) return err.message;
+    throw err;
+  }
+}
+
+/** The event an m.room.redaction redacts: top-level before room version 11, in content from 11. */
+function redactedBy(event: RoomEvent, version: RoomVersion): string | undefined {
+  if (event.pdu.type !== 'm.room.redaction') return undefined;
+  const modern = version.eventFormat === 'v11' || version.eventFormat === 'v12';
+  const target = modern ? event.pdu.content.redacts : event.pdu.redacts;
+  return typeof target === 'string' ? target : undefined;
+}
