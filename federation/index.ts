@@ -11,7 +11,10 @@ import type { ServerRequest } from '../server/http/app';
 import type { Services } from '../server/services';
 import { createFederationClient, type FederationClient } from './client';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
+import { TransactionReceiver } from './inbound/transactions';
+import { remoteEventSource } from './remote-source';
 import { federationReadRoutes } from './routes';
+import { sendRoutes } from './routes/send';
 
 export interface Federation {
   /** Routes for listeners with the `federation` resource: /_matrix/federation/* and /_matrix/key/*. */
@@ -20,6 +23,8 @@ export interface Federation {
   authenticateServer(request: ServerRequest): Promise<string>;
   client: FederationClient;
   keyRing: KeyRing;
+  /** Other servers' transactions: EDU handlers register here. */
+  transactions: TransactionReceiver;
   /** Stops outbound work; called before the database closes. */
   stop(): Promise<void>;
 }
@@ -32,11 +37,17 @@ export function createFederation(services: Services, log: Logger): Federation {
     notaryQuery: (notary, body) => client.post(notary, '/_matrix/key/v2/query', body),
   };
   const keys = createServerKeys({ config, stores, fetch, log });
+  services.remoteEvents.setFederationHooks({
+    verifier: { verify: (pdu, version) => keys.keyRing.verifyEventSignatures(pdu, version) },
+    source: remoteEventSource(client),
+  });
+  const transactions = new TransactionReceiver(services, log);
   return {
-    routes: [...keys.routes, ...federationReadRoutes(services)],
+    routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions)],
     authenticateServer: keys.authenticateServer,
     client,
     keyRing: keys.keyRing,
+    transactions,
     stop: () => client.close(),
   };
 }

@@ -11,6 +11,7 @@ import * as sync from './0008_sync';
 import * as pusherDevices from './0009_pusher_devices';
 import * as serverKeys from './0010_server_keys';
 import * as openidTokens from './0012_openid_tokens';
+import * as roomStateAfter from './0013_room_state_after';
 
 export interface Migration {
   name: string;
@@ -34,4 +35,5 @@ export const migrations: Migration[] = [
   { name: '0009_pusher_devices', up: pusherDevices.up, down: forwardOnly },
   { name: '0010_server_keys', up: serverKeys.up, down: forwardOnly },
   { name: '0012_openid_tokens', up: openidTokens.up, down: forwardOnly },
+  { name: '0013_room_state_after', up: roomStateAfter.up, down: forwardOnly },
 ];

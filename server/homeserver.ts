@@ -35,6 +35,7 @@ export interface BoundListener {
 export interface Homeserver {
   config: Config;
   services: Services;
+  federation: Federation;
   /** Starts every listener; resolves with the addresses actually bound. */
   listen(): Promise<BoundListener[]>;
   /** Stops accepting, lets in-flight requests finish, closes the database. */
@@ -76,6 +77,7 @@ export async function createHomeserver(config: Config, options: { log?: Logger }
   return {
     config,
     services,
+    federation,
     async listen() {
       const bound: BoundListener[] = [];
       for (const listener of config.listeners) {

@@ -52,6 +52,12 @@ export interface StoredEvent {
   depth: number;
   stateGroupBefore: number | null;
   stateGroupAfter: number | null;
+  /**
+   * For an accepted event: the room's current state once it was applied. The
+   * same as stateGroupAfter unless the event sits on a fork and the room's
+   * state is the resolution of several.
+   */
+  roomStateAfter: number | null;
   /** The redaction applied to the event: serve its redacted form. */
   redactedBy?: string;
   /** For a state event: the event it replaced in the state before it (its content is unsigned.prev_content). */
@@ -100,6 +106,7 @@ interface Raw {
   depth: number;
   state_before: number | null;
   state_after: number | null;
+  room_state: number | null;
   redacted_by: string | null;
   prev_state: string | null;
   pdu_json: string;
@@ -114,6 +121,7 @@ const COLUMNS = [
   'e.depth',
   'e.state_before',
   'e.state_after',
+  'e.room_state',
   'e.redacted_by',
   'e.prev_state',
   'e.pdu_json',
@@ -130,6 +138,7 @@ const fromRaw = (r: Raw): StoredEvent => ({
   depth: Number(r.depth),
   stateGroupBefore: num(r.state_before),
   stateGroupAfter: num(r.state_after),
+  roomStateAfter: r.stream_ordering === null ? null : (num(r.room_state) ?? num(r.state_after)),
   ...(r.redacted_by === null ? {} : { redactedBy: r.redacted_by }),
   ...(r.prev_state === null ? {} : { prevState: r.prev_state }),
 });

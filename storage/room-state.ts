@@ -70,6 +70,7 @@ export class RoomStateStore {
    */
   async setCurrentState(trx: Db, roomId: string, group: number): Promise<void> {
     const roomNid = await this.rooms.nid(roomId, trx);
+    await this.recordOnLatestEvent(trx, roomNid, group);
     const previous = await this.currentStateGroup(roomId, trx);
     if (previous === group) return;
     const changes: Map<StateTuple, StateRef | null> = previous === null ? await this.groups.readRefs(group, trx) : await this.groups.diff(previous, group, trx);
@@ -88,6 +89,16 @@ export class RoomStateStore {
       await trx('current_state').where('room_nid', roomNid).whereIn(['type', 'state_key'], batch).delete();
     }
     await trx('rooms').where({ nid: roomNid }).update({ current_state_group: group });
+  }
+
+  /**
+   * Notes `group` as the room's state once its latest accepted event was
+   * applied, where that differs from the event's own state after it (it sits on
+   * a fork): /sync reads the room's state at a stream position from there.
+   */
+  private async recordOnLatestEvent(trx: Db, roomNid: number, group: number): Promise<void> {
+    const latest = await trx('events').where('room_nid', roomNid).whereNotNull('stream_ordering').orderBy('stream_ordering', 'desc').first('nid', 'state_after');
+    if (latest && (latest.state_after === null ? null : Number(latest.state_after)) !== group) await trx('events').where('nid', latest.nid).update({ room_state: group });
   }
 
   private async stateAt(eventId: string, column: 'state_before' | 'state_after', db: Db): Promise<StateMap | undefined> {

@@ -78,8 +78,8 @@ export class TimelineStore {
   }
 
   /**
-   * The state group after the room's last timeline event at or below `stream`
-   * (the room's state as a sync at that position saw it); undefined before the room's first event.
+   * The room's state once its last timeline event at or below `stream` was
+   * applied (what a sync at that position saw); undefined before the room's first event.
    */
   async stateGroupAt(roomId: string, stream: number, db: Db = this.db): Promise<number | undefined> {
     const row = await db('events')
@@ -87,7 +87,8 @@ export class TimelineStore {
       .whereNotNull('stream_ordering')
       .andWhere('stream_ordering', '<=', stream)
       .orderBy('stream_ordering', 'desc')
-      .first('state_after');
-    return row?.state_after == null ? undefined : Number(row.state_after);
+      .first('state_after', 'room_state');
+    const group = row?.room_state ?? row?.state_after;
+    return group == null ? undefined : Number(group);
   }
 }

@@ -16,7 +16,7 @@ import type { RemoteEvents } from '../server/rooms/remote-events';
 import { FakeSource, RoomModel, serverSigner, signer, verifierFor, type Signer } from './helpers/remote';
 import { createRoom, roomPath } from './helpers/rooms';
 import { createUser, startServer, type TestServer, type TestUser } from './helpers/server';
-import { sync, timelineOf } from './helpers/sync';
+import { joinedRoom, sync, timelineOf } from './helpers/sync';
 import { messages } from './helpers/timeline';
 
 const REMOTE = 'remote.example';
@@ -325,10 +325,13 @@ for (const versionId of ['1', '10', '11', '12']) {
         for (const name of order) statuses[name] = (await engine.receive(REMOTE, model.roomId!, forks[name].pdu)).status;
         const { stores } = server.hs.services;
         const afterForks = await stores.roomState.currentState(model.roomId!);
+        // A client asking for the state after the timeline sees the resolved topic, whichever fork came last.
+        const forksSync = joinedRoom(await sync(server, dave, { since: first.next_batch, timeout: 0, use_state_after: 'true' }), model.roomId!);
+        const shownTopic = forksSync.state_after.events.find((e: any) => e.type === 'm.room.topic')?.event_id;
         const mergeOutcome = await engine.receive(REMOTE, model.roomId!, merge.pdu);
         const afterMerge = await stores.roomState.currentState(model.roomId!);
         const davesView = timelineOf(await sync(server, dave, { since: first.next_batch, timeout: 0 }), model.roomId!).map((e: any) => e.event_id);
-        return { statuses, afterForks, afterMerge, mergeOutcome, davesView };
+        return { statuses, afterForks, afterMerge, mergeOutcome, davesView, shownTopic };
       } finally {
         await server.stop();
       }
@@ -385,6 +388,8 @@ for (const versionId of ['1', '10', '11', '12']) {
         assert.notEqual(merged.get('m.room.power_levels\u0000'), forks.b1.id);
       }
       assert.ok([forks.a2.id, forks.b2.id].includes(merged.get('m.room.topic\u0000')!));
+      assert.equal(first.shownTopic, merged.get('m.room.topic\u0000'));
+      assert.equal(second.shownTopic, merged.get('m.room.topic\u0000'));
       // Dave saw the merge, and never the soft-failed event.
       assert.ok(first.davesView.includes(room.merge.id));
       assert.ok(!first.davesView.includes(forks.b1.id));

@@ -189,6 +189,7 @@ describe('event store', () => {
       depth: 2,
       stateGroupBefore: group,
       stateGroupAfter: group,
+      roomStateAfter: group,
     });
     const loaded = await s.events.source().get([a.id, create.id, '$missing:test']);
     assert.deepEqual([...loaded.keys()].sort(), ids(a, create));

@@ -21,3 +21,35 @@ export const missingEventsBody = compileSchema<MissingEventsBody>({
     latest_events: eventIds,
   },
 });
+
+/** The most PDUs and EDUs one transaction may carry ("Transactions"). */
+export const MAX_TRANSACTION_PDUS = 50;
+export const MAX_TRANSACTION_EDUS = 100;
+
+export interface Edu {
+  edu_type: string;
+  content: Record<string, unknown>;
+}
+
+export interface TransactionBody {
+  origin: string;
+  origin_server_ts: number;
+  pdus: Record<string, unknown>[];
+  edus?: Edu[];
+}
+
+/** PUT /send/{txnId} (transactions.yaml). PDUs are checked one by one later: here only that they are objects. */
+export const transactionBody = compileSchema<TransactionBody>({
+  type: 'object',
+  required: ['origin', 'origin_server_ts', 'pdus'],
+  properties: {
+    origin: { type: 'string', minLength: 1, maxLength: 255 },
+    origin_server_ts: { type: 'integer' },
+    pdus: { type: 'array', maxItems: MAX_TRANSACTION_PDUS, items: { type: 'object' } },
+    edus: {
+      type: 'array',
+      maxItems: MAX_TRANSACTION_EDUS,
+      items: { type: 'object', required: ['edu_type', 'content'], properties: { edu_type: { type: 'string' }, content: { type: 'object' } } },
+    },
+  },
+});

@@ -220,8 +220,12 @@ export class RoomStream implements SyncStream {
 
     const first = timeline.events[0];
     const last = timeline.events.at(-1);
-    const groupAtEnd = async () => last?.stateGroupAfter ?? (await this.stateGroupAt(plan.roomId, plan.upTo));
-    const stateFrom = ctx.useStateAfter ? await groupAtEnd() : (first?.stateGroupBefore ?? (await groupAtEnd()));
+    // The room's state, not the events' own: on a fork the two differ, and clients must see the resolution.
+    const groupAtEnd = async () => last?.roomStateAfter ?? (await this.stateGroupAt(plan.roomId, plan.upTo));
+    // Before the room's first timeline event (a room joined over federation starts with its join), that event's own state before.
+    const groupBeforeTimeline = async () =>
+      first ? ((await this.stateGroupAt(plan.roomId, first.streamOrdering! - 1)) ?? first.stateGroupBefore ?? undefined) : await groupAtEnd();
+    const stateFrom = ctx.useStateAfter ? await groupAtEnd() : await groupBeforeTimeline();
     const stateFilter = filter.room.state;
     const lazy = stateFilter.lazyLoadMembers;
     const members: MemberSelection = { lazy, wanted: new Set() };
