@@ -31,6 +31,7 @@ import { RoomStore } from './rooms';
 import { ServerKeyStore } from './server-keys';
 import { SharedSecretNonceStore } from './shared-secret-nonces';
 import { StateGroupStore } from './state-groups';
+import { StrippedStateStore } from './stripped-state';
 import { TimelineStore } from './timeline';
 import { TokenStore } from './tokens';
 import { UiaSessionStore } from './uia-sessions';
@@ -74,6 +75,8 @@ export interface Stores {
   /** Other servers' signing keys and the signed responses they came in. */
   serverKeys: ServerKeyStore;
   openIdTokens: OpenIdTokenStore;
+  /** Stripped state that came with memberships of rooms this server is not in. */
+  strippedState: StrippedStateStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -118,5 +121,6 @@ export function createStores(db: Db): Stores {
     ignoredUsers: new IgnoredUserStore(db),
     serverKeys: new ServerKeyStore(db),
     openIdTokens: new OpenIdTokenStore(db),
+    strippedState: new StrippedStateStore(db),
   };
 }
