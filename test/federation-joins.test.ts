@@ -12,7 +12,7 @@ import { signEvent, signingKeyPair } from '../spec/signing';
 import { parseSigningKey } from '../spec/signing-key';
 import { computeEventId } from '../spec/event-hashes';
 import { FederationError } from '../federation/client';
-import { startFederation, stopAll, type FederatedServer } from './helpers/federation-network';
+import { startFederatedServer, startFederation, stopAll, type FederatedServer } from './helpers/federation-network';
 import { createRoom, enc, roomPath, send } from './helpers/rooms';
 import { createUser, expectError, type Response, type TestServer, type TestUser } from './helpers/server';
 import { joinedRoom, messageBodies, stateOf, sync, timelineOf } from './helpers/sync';
@@ -124,6 +124,22 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       assert.equal(await membershipOn(a, roomId, carol.userId), 'join');
     });
 
+    it("an invite of another of C's users, now that C is in the room: C takes it into its copy of the room", async () => {
+      const carl = await createUser(c, 'carl');
+      await ok(post(a, alice, roomPath(roomId, '/invite'), { user_id: carl.userId }));
+      // C lacked A's latest events (no sender yet): it fetched them to place the invite.
+      assert.equal(await membershipOn(c, roomId, carl.userId), 'invite');
+      const invited = (await sync(c, carl)).rooms?.invite?.[roomId];
+      assert.ok(invited, 'the room is in the invite section');
+      assert.equal(invited.invite_state.events.find((e: any) => e.type === 'm.room.name')?.content.name, 'Lobby');
+
+      // C is in the room: the join is made on C, as for any room it is in.
+      await ok(post(c, carl, roomPath(roomId, '/join')));
+      const join = (await c.hs.services.stores.roomState.currentStateEvent(roomId, 'm.room.member', carl.userId))!;
+      await push(c, a, [join.id]);
+      assert.equal(await membershipOn(a, roomId, carl.userId), 'join');
+    });
+
     it("B's user leaves: the leave reaches A", async () => {
       await ok(post(b, bob, roomPath(roomId, '/leave')));
       const leave = (await b.hs.services.stores.roomState.currentStateEvent(roomId, 'm.room.member', bob.userId))!;
@@ -176,6 +192,32 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       assert.equal((await sync(b, bob)).rooms?.invite?.[roomId], undefined);
       assert.equal(await membershipOn(a, roomId, bob.userId), 'leave');
       assert.equal((await a.hs.services.stores.roomState.currentStateEvent(roomId, 'm.room.member', bob.userId))!.pdu.content.reason, 'no thanks');
+
+      // B is not in the room: what A sends of it is refused.
+      const message = await send(a, alice, roomId, { msgtype: 'm.text', body: 'not for B' });
+      const pdu = (await a.hs.services.stores.events.get([message])).get(message)!.event.pdu;
+      const answer = await a.hs.federation.client.put<any>(b.name, `${FED}/v1/send/push${++txn}`, { origin: a.name, origin_server_ts: Date.now(), pdus: [pdu] });
+      assert.match(answer.pdus[message].error, /not in the room/);
+      assert.equal((await b.hs.services.stores.events.get([message])).size, 0);
+    });
+
+    it('declining an invite from a server that has gone: the invite is declined here all the same', async () => {
+      const d = await startFederatedServer();
+      let dStopped = false;
+      try {
+        const dave = await createUser(d, 'dave');
+        const roomId = await createRoom(d, dave, { preset: 'private_chat', room_version: '11' });
+        await ok(post(d, dave, roomPath(roomId, '/invite'), { user_id: bob.userId }));
+        const { next_batch: since } = await sync(b, bob);
+        assert.ok((await sync(b, bob)).rooms?.invite?.[roomId]);
+        await d.stop();
+        dStopped = true;
+        await ok(post(b, bob, roomPath(roomId, '/leave')));
+        assert.equal(await membershipOn(b, roomId, bob.userId), 'leave');
+        assert.ok((await sync(b, bob, { since, timeout: 0 })).rooms?.leave?.[roomId]);
+      } finally {
+        if (!dStopped) await d.stop();
+      }
     });
 
     it('createRoom invites other servers\' users too', async () => {
