@@ -72,7 +72,7 @@ export async function restrictedJoinAuthoriser(
 /** Whether one of our users is joined to any of the rooms, so their membership lists are current here. */
 async function residentInAny(stores: Stores, serverName: string, roomIds: readonly string[]): Promise<boolean> {
   for (const roomId of roomIds) {
-    if ((await stores.rooms.get(roomId)) && (await stores.memberships.joinedOnServer(roomId, serverName)).length > 0) return true;
+    if ((await stores.rooms.get(roomId)) && (await stores.memberships.anyJoinedOnServer(roomId, serverName))) return true;
   }
   return false;
 }

@@ -237,7 +237,7 @@ export class Rooms {
   /** Whether one of our users is joined to the room: then this server takes part in it and changes memberships itself. */
   async isResident(roomId: string): Promise<boolean> {
     if (!(await this.stores.rooms.get(roomId))) return false;
-    return (await this.stores.memberships.joinedOnServer(roomId, this.config.server_name)).length > 0;
+    return this.stores.memberships.anyJoinedOnServer(roomId, this.config.server_name);
   }
 
   async joinedRooms(userId: string): Promise<string[]> {
