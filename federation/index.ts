@@ -9,6 +9,7 @@ import type { Logger } from '../server/log';
 import type { Route } from '../server/http/route';
 import type { ServerRequest } from '../server/http/app';
 import type { Services } from '../server/services';
+import { federationBackfiller } from './backfill';
 import { createFederationClient, type FederationClient } from './client';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { TransactionReceiver } from './inbound/transactions';
@@ -41,6 +42,7 @@ export function createFederation(services: Services, log: Logger): Federation {
     verifier: { verify: (pdu, version) => keys.keyRing.verifyEventSignatures(pdu, version) },
     source: remoteEventSource(client),
   });
+  services.backfill.setBackfiller(federationBackfiller(client));
   const transactions = new TransactionReceiver(services, log);
   return {
     routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions)],

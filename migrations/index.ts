@@ -12,6 +12,7 @@ import * as pusherDevices from './0009_pusher_devices';
 import * as serverKeys from './0010_server_keys';
 import * as openidTokens from './0012_openid_tokens';
 import * as roomStateAfter from './0013_room_state_after';
+import * as backfill from './0014_backfill';
 
 export interface Migration {
   name: string;
@@ -36,4 +37,5 @@ export const migrations: Migration[] = [
   { name: '0010_server_keys', up: serverKeys.up, down: forwardOnly },
   { name: '0012_openid_tokens', up: openidTokens.up, down: forwardOnly },
   { name: '0013_room_state_after', up: roomStateAfter.up, down: forwardOnly },
+  { name: '0014_backfill', up: backfill.up, down: forwardOnly },
 ];
