@@ -9,6 +9,7 @@ import type { Logger } from '../server/log';
 import type { Route } from '../server/http/route';
 import type { ServerRequest } from '../server/http/app';
 import type { Services } from '../server/services';
+import { federationBackfiller } from './backfill';
 import { createFederationClient, type FederationClient } from './client';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { parseSigningKey } from '../spec/signing-key';
@@ -48,6 +49,7 @@ export function createFederation(services: Services, log: Logger): Federation {
     verifier: { verify: (pdu, version) => keys.keyRing.verifyEventSignatures(pdu, version) },
     source: remoteEventSource(client),
   });
+  services.backfill.setBackfiller(federationBackfiller(client));
   const transactions = new TransactionReceiver(services, log);
   // Joining, leaving, knocking and inviting across servers: ours through the handshakes, theirs through the resident routes.
   const signingKey = signingKeyPair(parseSigningKey(config.signing_key));

@@ -12,7 +12,8 @@ import * as pusherDevices from './0009_pusher_devices';
 import * as serverKeys from './0010_server_keys';
 import * as openidTokens from './0012_openid_tokens';
 import * as roomStateAfter from './0013_room_state_after';
-import * as strippedState from './0014_stripped_state';
+import * as backfill from './0014_backfill';
+import * as strippedState from './0015_stripped_state';
 
 export interface Migration {
   name: string;
@@ -37,5 +38,6 @@ export const migrations: Migration[] = [
   { name: '0010_server_keys', up: serverKeys.up, down: forwardOnly },
   { name: '0012_openid_tokens', up: openidTokens.up, down: forwardOnly },
   { name: '0013_room_state_after', up: roomStateAfter.up, down: forwardOnly },
-  { name: '0014_stripped_state', up: strippedState.up, down: forwardOnly },
+  { name: '0014_backfill', up: backfill.up, down: forwardOnly },
+  { name: '0015_stripped_state', up: strippedState.up, down: forwardOnly },
 ];

@@ -1,0 +1,129 @@
+/**
+ * Inbound federation: PDUs/s that one peer pushes through PUT /send (50 PDUs
+ * a transaction, one transaction at a time, as a sender's queue does), against
+ * the ceiling ed25519 verification sets on this machine. Two real servers on
+ * loopback TLS: B's user has joined A's room; B's messages are built and signed
+ * beforehand, each on the previous one, so only A's work is timed.
+ *
+ *   npm run build && node --expose-gc dist/bench/federation.js
+ *   BENCH_FEDERATION_PDUS=2000 (default); BENCH_FEDERATION_QUERIES=1 lists A's queries per PDU
+ */
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { authEventsSelection } from '../spec/auth-events';
+import { CREATE_TUPLE } from '../spec/power-levels';
+import type { RoomEvent } from '../spec/pdu';
+import { roomVersion } from '../spec/room-versions';
+import { signingKeyPair } from '../spec/signing';
+import { parseSigningKey } from '../spec/signing-key';
+import { buildEvent, type EventDraft, type Parent } from '../server/rooms/event-builder';
+import { startFederation, stopAll, type FederatedServer } from '../test/helpers/federation-network';
+import { createUser } from '../test/helpers/server';
+import { median } from './lib';
+
+const PDUS = Number(process.env.BENCH_FEDERATION_PDUS ?? 2000);
+const PER_TRANSACTION = 50;
+const ROUNDS = 3;
+
+/** ed25519 verifications per second with node:crypto: the ceiling for checking one signature per PDU. */
+function verificationsPerSecond(): number {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const message = Buffer.alloc(600, 7);
+  const signature = sign(null, message, privateKey);
+  const n = 5000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) verify(null, message, publicKey, signature);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** `count` events by `sender` on B, each on the previous, starting on A's current extremities. */
+async function chain(a: FederatedServer, b: FederatedServer, roomId: string, first: EventDraft, count: number, draft: (i: number) => EventDraft): Promise<RoomEvent[]> {
+  const { stores } = a.hs.services;
+  const version = roomVersion((await stores.rooms.get(roomId))!.version)!;
+  const key = signingKeyPair(parseSigningKey(b.config.signing_key));
+  const tuples = new Set([CREATE_TUPLE, ...authEventsSelection({ ...first, state_key: first.stateKey }, version), ...authEventsSelection({ ...draft(0), state_key: undefined }, version)]);
+  const state = await stores.roomState.currentStateEvents(roomId, tuples);
+  let parents: Parent[] = (await stores.events.forwardExtremities(roomId)).map((e) => ({ id: e.eventId, depth: e.depth, sha256: '' }));
+  const events: RoomEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const event = buildEvent(i === 0 ? first : draft(i), { version, roomId, serverName: b.name, signingKey: key, nowMs: Date.now(), state, parents });
+    events.push(event);
+    parents = [{ id: event.id, depth: event.pdu.depth, sha256: event.pdu.hashes.sha256 }];
+    if (i === 0) state.set(`m.room.member\u0000${event.pdu.sender}`, event);
+  }
+  return events;
+}
+
+/** The queries A runs from now on, by SQL: how many, and how long they took in all (ms). */
+function countQueries(server: FederatedServer): Map<string, [number, number]> {
+  const counted = new Map<string, [number, number]>();
+  const started = new Map<string, number>();
+  const db = server.hs.services.stores.db;
+  db.on('query', (q: { __knexQueryUid: string }) => started.set(q.__knexQueryUid, performance.now()));
+  db.on('query-response', (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
+    const entry = counted.get(q.sql) ?? [0, 0];
+    entry[0]++;
+    entry[1] += performance.now() - (started.get(q.__knexQueryUid) ?? performance.now());
+    counted.set(q.sql, entry);
+    started.delete(q.__knexQueryUid);
+  });
+  return counted;
+}
+
+export async function main(): Promise<void> {
+  const backend = process.env.WEFT_TEST_POSTGRES_URL ? 'PostgreSQL' : 'SQLite';
+  const ceiling = verificationsPerSecond();
+  console.log(`Weft federation bench on ${backend}: ${PDUS} PDUs through PUT /send, ${PER_TRANSACTION} a transaction`);
+  console.log(`ed25519 verifications/s here (node:crypto, one core): ${ceiling.toFixed(0)}`);
+  console.log('round | PDUs/s accepted | share of the verification ceiling | ms per transaction (median)');
+  const rates: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const servers = await startFederation(2);
+    const [a, b] = servers;
+    try {
+      const alice = await createUser(a, 'alice');
+      const created = await a.request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: { preset: 'public_chat' } });
+      const roomId = created.body.room_id as string;
+      const bob = `@bob:${b.name}`;
+      const events = await chain(a, b, roomId, { type: 'm.room.member', sender: bob, stateKey: bob, content: { membership: 'join' } }, PDUS + 1, (i) => ({
+        type: 'm.room.message',
+        sender: bob,
+        content: { msgtype: 'm.text', body: `message ${i}` },
+      }));
+      const send = (pdus: RoomEvent[], txnId: string) =>
+        b.hs.federation.client.put<{ pdus: Record<string, { error?: string }> }>(a.name, `/_matrix/federation/v1/send/${txnId}`, {
+          origin: b.name,
+          origin_server_ts: Date.now(),
+          pdus: pdus.map((e) => e.pdu),
+        });
+      await send(events.slice(0, 1), `join${round}`); // also fetches B's key: not timed
+      const queries = countQueries(a);
+      const times: number[] = [];
+      const t0 = performance.now();
+      for (let i = 1; i < events.length; i += PER_TRANSACTION) {
+        const t = performance.now();
+        const answer = await send(events.slice(i, i + PER_TRANSACTION), `r${round}t${i}`);
+        times.push(performance.now() - t);
+        const failed = Object.values(answer.pdus).filter((r) => r.error);
+        if (failed.length > 0) throw new Error(`PDUs refused: ${JSON.stringify(failed.slice(0, 3))}`);
+      }
+      const rate = PDUS / ((performance.now() - t0) / 1000);
+      rates.push(rate);
+      if (process.env.BENCH_FEDERATION_QUERIES && round === 1) {
+        for (const [sql, [n, ms]] of [...queries].sort((x, y) => y[1][1] - x[1][1]).slice(0, 25)) {
+          console.log(`  ${(n / PDUS).toFixed(2)} per PDU, ${(ms / n).toFixed(3)} ms each: ${sql.replace(/\s+/g, ' ').slice(0, 140)}`);
+        }
+      }
+      console.log(`${round} | ${rate.toFixed(0)} | ${((100 * rate) / ceiling).toFixed(1)}% | ${median(times).toFixed(1)}`);
+    } finally {
+      await stopAll(servers);
+    }
+  }
+  console.log(`median | ${median(rates).toFixed(0)} PDUs/s | ${((100 * median(rates)) / ceiling).toFixed(1)}% of the ceiling`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
