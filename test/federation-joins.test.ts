@@ -265,6 +265,24 @@ describe('federation: joining, leaving, inviting and knocking', function () {
     });
   });
 
+  describe('room versions 1 and 2 (event IDs of their own, references with hashes)', () => {
+    it("B's user joins a version 1 room, is invited to a version 2 room and accepts", async () => {
+      const v1 = await createRoom(a, alice, { preset: 'public_chat', room_version: '1' });
+      await ok(post(b, bob, `${V3}/join/${enc(v1)}?via=${enc(a.name)}`));
+      const join = (await b.hs.services.stores.roomState.currentStateEvent(v1, 'm.room.member', bob.userId))!;
+      assert.ok(join.pdu.event_id?.endsWith(`:${b.name}`), JSON.stringify(join.pdu));
+      assert.equal(await membershipOn(a, v1, bob.userId), 'join');
+      const message = await send(a, alice, v1, { msgtype: 'm.text', body: 'in version 1' });
+      await push(a, b, [message]);
+
+      const v2 = await createRoom(a, alice, { preset: 'private_chat', room_version: '2' });
+      await ok(post(a, alice, roomPath(v2, '/invite'), { user_id: bob.userId }));
+      assert.ok((await sync(b, bob)).rooms?.invite?.[v2]);
+      await ok(post(b, bob, roomPath(v2, '/join')));
+      assert.equal(await membershipOn(a, v2, bob.userId), 'join');
+    });
+  });
+
   describe('restricted rooms', () => {
     it("A vouches for B's user who is in an allowed room: a member of A authorises the join and A countersigns it", async () => {
       const space = await createRoom(a, alice, { room_version: '10', preset: 'public_chat' });
@@ -340,6 +358,16 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       // C relays B's join: the sender is not C's user.
       await rejects(sendJoin(roomId, join.id, join.pdu, c), 400, 'M_INVALID_PARAM');
       assert.equal(await membershipOn(a, roomId, bob.userId), undefined);
+    });
+
+    it('v1 send_join answers [200, {state, auth_chain}]; make_knock without ver: 400 M_MISSING_PARAM', async () => {
+      const join = await signedJoin(roomId, bob.userId);
+      const answer = await b.hs.federation.client.put<any>(a.name, `${FED}/v1/send_join/${enc(roomId)}/${enc(join.id)}`, join.pdu);
+      assert.equal(answer[0], 200);
+      assert.ok(answer[1].state.some((e: any) => e.type === 'm.room.create'), JSON.stringify(answer));
+      assert.ok(Array.isArray(answer[1].auth_chain));
+      assert.ok(answer[1].servers_in_room.includes(a.name));
+      await rejects(b.hs.federation.client.get(a.name, `${FED}/v1/make_knock/${enc(roomId)}/${enc(bob.userId)}`), 400, 'M_MISSING_PARAM');
     });
 
     it('a send_join with a forged signature: 400, nothing stored', async () => {
