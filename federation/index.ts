@@ -12,14 +12,8 @@ import type { Services } from '../server/services';
 import { federationBackfiller } from './backfill';
 import { createFederationClient, type FederationClient } from './client';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
-import { parseSigningKey } from '../spec/signing-key';
-import { signingKeyPair } from '../spec/signing';
 import { TransactionReceiver } from './inbound/transactions';
-import { MembershipHandshakes } from './memberships/handshakes';
-import { ResidentMemberships } from './memberships/resident';
-import { RoomReads } from './reads/room-reads';
-import { ServerAccess } from './reads/server-access';
-import { membershipRoutes } from './routes/memberships';
+import { createMemberships } from './memberships';
 import { remoteEventSource } from './remote-source';
 import { federationReadRoutes } from './routes';
 import { sendRoutes } from './routes/send';
@@ -51,15 +45,9 @@ export function createFederation(services: Services, log: Logger): Federation {
   });
   services.backfill.setBackfiller(federationBackfiller(client));
   const transactions = new TransactionReceiver(services, log);
-  // Joining, leaving, knocking and inviting across servers: ours through the handshakes, theirs through the resident routes.
-  const signingKey = signingKeyPair(parseSigningKey(config.signing_key));
-  const handshakes = new MembershipHandshakes({ client, keyRing: keys.keyRing, serverName: config.server_name, signingKey, log });
-  services.rooms.setRemote(handshakes);
-  services.profiles.setRemote(handshakes);
-  const access = new ServerAccess(stores);
-  const resident = new ResidentMemberships({ services, access, reads: new RoomReads(stores, access, config.server_name), keyRing: keys.keyRing, signingKey });
+  const memberships = createMemberships({ services, client, keyRing: keys.keyRing, log });
   return {
-    routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions), ...membershipRoutes(resident)],
+    routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions), ...memberships.routes],
     authenticateServer: keys.authenticateServer,
     client,
     keyRing: keys.keyRing,
