@@ -9,6 +9,7 @@ import * as e2ee from './0006_e2ee';
 import * as pushReceipts from './0007_push_receipts';
 import * as sync from './0008_sync';
 import * as pusherDevices from './0009_pusher_devices';
+import * as federationOutbox from './0011_federation_outbox';
 
 export interface Migration {
   name: string;
@@ -30,4 +31,5 @@ export const migrations: Migration[] = [
   { name: '0007_push_receipts', up: pushReceipts.up, down: forwardOnly },
   { name: '0008_sync', up: sync.up, down: forwardOnly },
   { name: '0009_pusher_devices', up: pusherDevices.up, down: forwardOnly },
+  { name: '0011_federation_outbox', up: federationOutbox.up, down: forwardOnly },
 ];

@@ -8,6 +8,7 @@ import { DeviceInboxStore } from './device-inbox';
 import { DeviceStore } from './devices';
 import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
+import { FederationOutboxStore } from './federation-outbox';
 import { FilterStore } from './filters';
 import { ForgottenRoomStore } from './forgotten-rooms';
 import { KeyBackupStore } from './key-backup';
@@ -69,6 +70,7 @@ export interface Stores {
   pushers: PusherStore;
   receipts: ReceiptStore;
   ignoredUsers: IgnoredUserStore;
+  federationOutbox: FederationOutboxStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -111,5 +113,6 @@ export function createStores(db: Db): Stores {
     pushers: new PusherStore(db),
     receipts: new ReceiptStore(db, rooms),
     ignoredUsers: new IgnoredUserStore(db),
+    federationOutbox: new FederationOutboxStore(db, rooms),
   };
 }
