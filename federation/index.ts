@@ -13,6 +13,7 @@ import { federationBackfiller } from './backfill';
 import { createFederationClient, type FederationClient } from './client';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { TransactionReceiver } from './inbound/transactions';
+import { createFederationSender, type FederationSender, type TransactionResult } from './sender';
 import { remoteEventSource } from './remote-source';
 import { federationReadRoutes } from './routes';
 import { sendRoutes } from './routes/send';
@@ -26,6 +27,8 @@ export interface Federation {
   keyRing: KeyRing;
   /** Other servers' transactions: EDU handlers register here. */
   transactions: TransactionReceiver;
+  /** Our events and EDUs to other servers, through persistent per-destination queues. */
+  sender: FederationSender;
   /** Stops outbound work; called before the database closes. */
   stop(): Promise<void>;
 }
@@ -44,12 +47,31 @@ export function createFederation(services: Services, log: Logger): Federation {
   });
   services.backfill.setBackfiller(federationBackfiller(client));
   const transactions = new TransactionReceiver(services, log);
+  const outbound = createFederationSender({
+    config,
+    stores,
+    events: services.events,
+    log,
+    transport: {
+      sendTransaction: (destination, txnId, body, { signal }) =>
+        client.put<TransactionResult>(destination, `/_matrix/federation/v1/send/${encodeURIComponent(txnId)}`, body, { signal }),
+    },
+  });
   return {
     routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions)],
-    authenticateServer: keys.authenticateServer,
+    async authenticateServer(request) {
+      const origin = await keys.authenticateServer(request);
+      // A server that talks to us is up: whatever waits for it goes now.
+      outbound.sender.wake(origin);
+      return origin;
+    },
     client,
     keyRing: keys.keyRing,
     transactions,
-    stop: () => client.close(),
+    sender: outbound.sender,
+    async stop() {
+      await outbound.stop();
+      await client.close();
+    },
   };
 }

@@ -8,6 +8,7 @@ import { DeviceInboxStore } from './device-inbox';
 import { DeviceStore } from './devices';
 import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
+import { FederationOutboxStore } from './federation-outbox';
 import { FilterStore } from './filters';
 import { ForgottenRoomStore } from './forgotten-rooms';
 import { KeyBackupStore } from './key-backup';
@@ -74,6 +75,7 @@ export interface Stores {
   /** Other servers' signing keys and the signed responses they came in. */
   serverKeys: ServerKeyStore;
   openIdTokens: OpenIdTokenStore;
+  federationOutbox: FederationOutboxStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -118,5 +120,6 @@ export function createStores(db: Db): Stores {
     ignoredUsers: new IgnoredUserStore(db),
     serverKeys: new ServerKeyStore(db),
     openIdTokens: new OpenIdTokenStore(db),
+    federationOutbox: new FederationOutboxStore(db, rooms),
   };
 }
