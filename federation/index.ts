@@ -27,8 +27,8 @@ export interface Federation {
   keyRing: KeyRing;
   /** Other servers' transactions: EDU handlers register here. */
   transactions: TransactionReceiver;
-  /** Our events and EDUs to other servers, through persistent per-destination queues. */
-  sender: FederationSender;
+  /** Our events and EDUs to other servers, through persistent per-destination queues; absent when config.federation.send_outbound is off. */
+  sender?: FederationSender;
   /** Stops outbound work; called before the database closes. */
   stop(): Promise<void>;
 }
@@ -47,7 +47,7 @@ export function createFederation(services: Services, log: Logger): Federation {
   });
   services.backfill.setBackfiller(federationBackfiller(client));
   const transactions = new TransactionReceiver(services, log);
-  const outbound = createFederationSender({
+  const outbound = !config.federation.send_outbound ? undefined : createFederationSender({
     config,
     stores,
     events: services.events,
@@ -62,15 +62,15 @@ export function createFederation(services: Services, log: Logger): Federation {
     async authenticateServer(request) {
       const origin = await keys.authenticateServer(request);
       // A server that talks to us is up: whatever waits for it goes now.
-      outbound.sender.wake(origin);
+      outbound?.sender.wake(origin);
       return origin;
     },
     client,
     keyRing: keys.keyRing,
     transactions,
-    sender: outbound.sender,
+    sender: outbound?.sender,
     async stop() {
-      await outbound.stop();
+      await outbound?.stop();
       await client.close();
     },
   };
