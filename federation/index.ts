@@ -14,6 +14,7 @@ import { createFederationClient, type FederationClient } from './client';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { TransactionReceiver } from './inbound/transactions';
 import { createMemberships } from './memberships';
+import { createFederationSender, type FederationSender, type TransactionResult } from './sender';
 import { remoteEventSource } from './remote-source';
 import { federationReadRoutes } from './routes';
 import { sendRoutes } from './routes/send';
@@ -27,6 +28,8 @@ export interface Federation {
   keyRing: KeyRing;
   /** Other servers' transactions: EDU handlers register here. */
   transactions: TransactionReceiver;
+  /** Our events and EDUs to other servers, through persistent per-destination queues; absent when config.federation.send_outbound is off. */
+  sender?: FederationSender;
   /** Stops outbound work; called before the database closes. */
   stop(): Promise<void>;
 }
@@ -45,13 +48,32 @@ export function createFederation(services: Services, log: Logger): Federation {
   });
   services.backfill.setBackfiller(federationBackfiller(client));
   const transactions = new TransactionReceiver(services, log);
-  const memberships = createMemberships({ services, client, keyRing: keys.keyRing, log });
+  const outbound = !config.federation.send_outbound ? undefined : createFederationSender({
+    config,
+    stores,
+    events: services.events,
+    log,
+    transport: {
+      sendTransaction: (destination, txnId, body, { signal }) =>
+        client.put<TransactionResult>(destination, `/_matrix/federation/v1/send/${encodeURIComponent(txnId)}`, body, { signal }),
+    },
+  });
+  const memberships = createMemberships({ services, client, keyRing: keys.keyRing, log, sender: outbound?.sender });
   return {
     routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions), ...memberships.routes],
-    authenticateServer: keys.authenticateServer,
+    async authenticateServer(request) {
+      const origin = await keys.authenticateServer(request);
+      // A server that talks to us is up: whatever waits for it goes now.
+      outbound?.sender.wake(origin);
+      return origin;
+    },
     client,
     keyRing: keys.keyRing,
     transactions,
-    stop: () => client.close(),
+    sender: outbound?.sender,
+    async stop() {
+      await outbound?.stop();
+      await client.close();
+    },
   };
 }

@@ -47,15 +47,23 @@ describe('federation: joining, leaving, inviting and knocking', function () {
     return answer.body;
   }
 
-  /**
-   * Sends `from`'s copy of events to `to` in a transaction, as `from`'s
-   * federation sender will once it is merged.
-   */
-  async function push(from: FederatedServer, to: FederatedServer, eventIds: string[]): Promise<void> {
-    const stored = await from.hs.services.stores.events.get(eventIds);
-    const pdus = eventIds.map((id) => stored.get(id)!.event.pdu);
-    const answer = await from.hs.federation.client.put<any>(to.name, `${FED}/v1/send/push${++txn}`, { origin: from.name, origin_server_ts: Date.now(), pdus });
-    for (const id of eventIds) assert.deepEqual(answer.pdus[id], {}, JSON.stringify(answer));
+  /** Resolves once `server` holds the events in its timeline: the federation sender of the server that made them delivered them. */
+  async function arrives(server: FederatedServer, eventIds: string[]): Promise<void> {
+    for (let tries = 0; tries < 100; tries++) {
+      const stored = await server.hs.services.stores.events.get(eventIds);
+      if (eventIds.every((id) => stored.get(id)?.status === 'accepted')) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.fail(`${eventIds.join(', ')} did not reach ${server.name}`);
+  }
+
+  /** Resolves once `server` sees `userId`'s membership of the room as `membership`. */
+  async function eventually(server: TestServer, roomId: string, userId: string, membership: string): Promise<void> {
+    for (let tries = 0; tries < 100; tries++) {
+      if ((await server.hs.services.stores.rooms.get(roomId)) && (await membershipOn(server, roomId, userId)) === membership) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.fail(`${userId} is not ${membership} on ${server.hs.config.server_name}`);
   }
 
   /** The event IDs of one user's membership events in a room, from a server's current state. */
@@ -103,35 +111,16 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       assert.deepEqual(Object.keys(members.joined).sort(), [alice.userId, bob.userId].sort());
     });
 
-    it('messages go both ways once the servers pass them on', async () => {
+    it('messages go both ways, each server sending its own', async () => {
       const { next_batch: bobSince } = await sync(b, bob);
       const fromAlice = await send(a, alice, roomId, { msgtype: 'm.text', body: 'hello B' });
-      await push(a, b, [fromAlice]);
+      await arrives(b, [fromAlice]);
       assert.deepEqual(messageBodies(timelineOf(await sync(b, bob, { since: bobSince, timeout: 0 }), roomId)), ['hello B']);
 
       const { next_batch: aliceSince } = await sync(a, alice);
       const fromBob = await send(b, bob, roomId, { msgtype: 'm.text', body: 'hello A' });
-      await push(b, a, [fromBob]);
+      await arrives(a, [fromBob]);
       assert.deepEqual(messageBodies(timelineOf(await sync(a, alice, { since: aliceSince, timeout: 0 }), roomId)), ['hello A']);
-    });
-
-    it('messages go both ways through the federation sender, with no help from the test', async function () {
-      // Runs once the outbound sender is merged and exposed as hs.federation.sender; until then `push` stands in for it.
-      if (!('sender' in a.hs.federation)) this.skip();
-      const { next_batch: bobSince } = await sync(b, bob);
-      const { next_batch: aliceSince } = await sync(a, alice);
-      await send(a, alice, roomId, { msgtype: 'm.text', body: 'sent by A alone' });
-      await send(b, bob, roomId, { msgtype: 'm.text', body: 'sent by B alone' });
-      const arrived = async (server: TestServer, user: TestUser, since: string, body: string) => {
-        for (let next = since, tries = 0; tries < 20; tries++) {
-          const response = await sync(server, user, { since: next, timeout: 1000 });
-          if (messageBodies(timelineOf(response, roomId)).includes(body)) return;
-          next = response.next_batch;
-        }
-        assert.fail(`${body} did not arrive`);
-      };
-      await arrived(b, bob, bobSince, 'sent by A alone');
-      await arrived(a, alice, aliceSince, 'sent by B alone');
     });
 
     it("C's user joins later by room ID with server_name, and sees B's user in the room", async () => {
@@ -141,12 +130,13 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       const carolSync = await sync(c, carol);
       assert.ok(joinedRoom(carolSync, roomId), JSON.stringify(carolSync.rooms));
       assert.equal(await membershipOn(a, roomId, carol.userId), 'join');
+      // A, the resident server C joined through, passes the join on to B.
+      await eventually(b, roomId, carol.userId, 'join');
     });
 
     it("an invite of another of C's users, now that C is in the room: C takes it into its copy of the room", async () => {
       const carl = await createUser(c, 'carl');
       await ok(post(a, alice, roomPath(roomId, '/invite'), { user_id: carl.userId }));
-      // C lacked A's latest events (no sender yet): it fetched them to place the invite.
       assert.equal(await membershipOn(c, roomId, carl.userId), 'invite');
       const invited = (await sync(c, carl)).rooms?.invite?.[roomId];
       assert.ok(invited, 'the room is in the invite section');
@@ -155,7 +145,7 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       // C is in the room: the join is made on C, as for any room it is in.
       await ok(post(c, carl, roomPath(roomId, '/join')));
       const join = (await c.hs.services.stores.roomState.currentStateEvent(roomId, 'm.room.member', carl.userId))!;
-      await push(c, a, [join.id]);
+      await arrives(a, [join.id]);
       assert.equal(await membershipOn(a, roomId, carl.userId), 'join');
     });
 
@@ -163,7 +153,7 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       await ok(post(b, bob, roomPath(roomId, '/leave')));
       const leave = (await b.hs.services.stores.roomState.currentStateEvent(roomId, 'm.room.member', bob.userId))!;
       assert.equal(leave.pdu.content.membership, 'leave');
-      await push(b, a, [leave.id]);
+      await arrives(a, [leave.id]);
       assert.equal(await membershipOn(a, roomId, bob.userId), 'leave');
     });
 
@@ -292,7 +282,7 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       assert.ok(join.pdu.event_id?.endsWith(`:${b.name}`), JSON.stringify(join.pdu));
       assert.equal(await membershipOn(a, v1, bob.userId), 'join');
       const message = await send(a, alice, v1, { msgtype: 'm.text', body: 'in version 1' });
-      await push(a, b, [message]);
+      await arrives(b, [message]);
 
       const v2 = await createRoom(a, alice, { preset: 'private_chat', room_version: '2' });
       await ok(post(a, alice, roomPath(v2, '/invite'), { user_id: bob.userId }));
@@ -379,13 +369,16 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       assert.equal(await membershipOn(a, roomId, bob.userId), undefined);
     });
 
-    it('v1 send_join answers [200, {state, auth_chain}]; make_knock without ver: 400 M_MISSING_PARAM', async () => {
+    it('v1 send_join answers [200, {state, auth_chain}], and A passes the join on; make_knock without ver: 400 M_MISSING_PARAM', async () => {
+      await ok(post(c, carol, `${V3}/join/${enc(roomId)}`));
       const join = await signedJoin(roomId, bob.userId);
       const answer = await b.hs.federation.client.put<any>(a.name, `${FED}/v1/send_join/${enc(roomId)}/${enc(join.id)}`, join.pdu);
       assert.equal(answer[0], 200);
       assert.ok(answer[1].state.some((e: any) => e.type === 'm.room.create'), JSON.stringify(answer));
       assert.ok(Array.isArray(answer[1].auth_chain));
-      assert.ok(answer[1].servers_in_room.includes(a.name));
+      assert.deepEqual(answer[1].servers_in_room.sort(), [a.name, c.name].sort());
+      // B never stored its join (the test played B), so only A can have sent it to C.
+      await eventually(c, roomId, bob.userId, 'join');
       await rejects(b.hs.federation.client.get(a.name, `${FED}/v1/make_knock/${enc(roomId)}/${enc(bob.userId)}`), 400, 'M_MISSING_PARAM');
     });
 
