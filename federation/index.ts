@@ -10,6 +10,8 @@ import type { Route } from '../server/http/route';
 import type { ServerRequest } from '../server/http/app';
 import type { Services } from '../server/services';
 import { createFederationClient, type FederationClient } from './client';
+import { Edus } from './edus';
+import { directEduSender } from './edus/direct-sender';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { TransactionReceiver } from './inbound/transactions';
 import { remoteEventSource } from './remote-source';
@@ -25,6 +27,8 @@ export interface Federation {
   keyRing: KeyRing;
   /** Other servers' transactions: EDU handlers register here. */
   transactions: TransactionReceiver;
+  /** Typing, receipts, presence, to-device messages and device lists across servers. */
+  edus: Edus;
   /** Stops outbound work; called before the database closes. */
   stop(): Promise<void>;
 }
@@ -42,12 +46,17 @@ export function createFederation(services: Services, log: Logger): Federation {
     source: remoteEventSource(client),
   });
   const transactions = new TransactionReceiver(services, log);
+  const edus = new Edus({ services, client, transactions, sender: directEduSender(services, client), log });
   return {
     routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions)],
     authenticateServer: keys.authenticateServer,
     client,
     keyRing: keys.keyRing,
     transactions,
-    stop: () => client.close(),
+    edus,
+    stop: async () => {
+      await edus.stop();
+      await client.close();
+    },
   };
 }

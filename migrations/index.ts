@@ -12,6 +12,7 @@ import * as pusherDevices from './0009_pusher_devices';
 import * as serverKeys from './0010_server_keys';
 import * as openidTokens from './0012_openid_tokens';
 import * as roomStateAfter from './0013_room_state_after';
+import * as remoteDevices from './0015_remote_devices';
 
 export interface Migration {
   name: string;
@@ -36,4 +37,5 @@ export const migrations: Migration[] = [
   { name: '0010_server_keys', up: serverKeys.up, down: forwardOnly },
   { name: '0012_openid_tokens', up: openidTokens.up, down: forwardOnly },
   { name: '0013_room_state_after', up: roomStateAfter.up, down: forwardOnly },
+  { name: '0015_remote_devices', up: remoteDevices.up, down: forwardOnly },
 ];

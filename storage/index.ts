@@ -23,6 +23,7 @@ import { PusherStore } from './pushers';
 import { ReceiptStore } from './receipts';
 import { RegistrationTokenStore } from './registration-tokens';
 import { RelationStore } from './relations';
+import { RemoteDeviceStore } from './remote-devices';
 import { ReportStore } from './reports';
 import { RoomAliasStore } from './room-aliases';
 import { RoomDirectoryStore } from './room-directory';
@@ -74,6 +75,8 @@ export interface Stores {
   /** Other servers' signing keys and the signed responses they came in. */
   serverKeys: ServerKeyStore;
   openIdTokens: OpenIdTokenStore;
+  /** Other servers' users' device lists and keys as cached here; the last device list update sent per local user. */
+  remoteDevices: RemoteDeviceStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -118,5 +121,6 @@ export function createStores(db: Db): Stores {
     ignoredUsers: new IgnoredUserStore(db),
     serverKeys: new ServerKeyStore(db),
     openIdTokens: new OpenIdTokenStore(db),
+    remoteDevices: new RemoteDeviceStore(db),
   };
 }

@@ -1,0 +1,57 @@
+/**
+ * Everything outside the room DAG that crosses servers (docs/federation.md,
+ * "EDUs and remote users' devices"): the inbound EDU handlers, registered with
+ * the transaction receiver; the outbound EDUs, from the local modules' hooks;
+ * and other servers' users' keys for /keys/query and /keys/claim.
+ */
+import type { Logger } from '../../server/log';
+import type { Services } from '../../server/services';
+import type { FederationClient } from '../client';
+import type { TransactionReceiver } from '../inbound/transactions';
+import { RemoteDeviceLists } from './device-lists';
+import { OutboundEdus, type EduSender } from './outbound';
+import { presenceHandler } from './presence';
+import { receiptHandler } from './receipts';
+import { RemoteKeys } from './remote-keys';
+import { BackgroundTasks } from './tasks';
+import { toDeviceHandler } from './to-device';
+import { typingHandler } from './typing';
+
+export type { EduSender } from './outbound';
+
+/** How long another server's user counts as typing after its m.typing, which carries no timeout (as our clients' default). */
+export const REMOTE_TYPING_TIMEOUT_MS = 30_000;
+
+export interface EdusOptions {
+  services: Services;
+  client: FederationClient;
+  transactions: TransactionReceiver;
+  sender: EduSender;
+  log: Logger;
+}
+
+export class Edus {
+  /** How long another server's user types after its m.typing (tests shorten it). */
+  remoteTypingTimeoutMs = REMOTE_TYPING_TIMEOUT_MS;
+  /** Other servers' users' device lists: the cache, its updates and full fetches. */
+  readonly deviceLists: RemoteDeviceLists;
+  private readonly tasks: BackgroundTasks;
+
+  constructor({ services, client, transactions, sender, log }: EdusOptions) {
+    this.tasks = new BackgroundTasks(log.child({ component: 'edus' }));
+    this.deviceLists = new RemoteDeviceLists(services, client, this.tasks);
+    transactions.onEdu('m.typing', typingHandler(services, () => this.remoteTypingTimeoutMs));
+    transactions.onEdu('m.receipt', receiptHandler(services));
+    transactions.onEdu('m.presence', presenceHandler(services));
+    transactions.onEdu('m.direct_to_device', toDeviceHandler(services, this.tasks));
+    transactions.onEdu('m.device_list_update', this.deviceLists.onDeviceListUpdate);
+    transactions.onEdu('m.signing_key_update', this.deviceLists.onSigningKeyUpdate);
+    services.e2ee.keys.setRemote(new RemoteKeys(services.stores, client, this.deviceLists));
+    new OutboundEdus(services, sender, this.tasks).start();
+  }
+
+  /** Resolves once the work started in the background has ended (before the database closes). */
+  stop(): Promise<void> {
+    return this.tasks.idle();
+  }
+}
