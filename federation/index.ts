@@ -9,11 +9,12 @@ import type { Logger } from '../server/log';
 import type { Route } from '../server/http/route';
 import type { ServerRequest } from '../server/http/app';
 import type { Services } from '../server/services';
+import { federationBackfiller } from './backfill';
 import { createFederationClient, type FederationClient } from './client';
 import { Edus } from './edus';
-import { directEduSender } from './edus/direct-sender';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { TransactionReceiver } from './inbound/transactions';
+import { createFederationSender, type FederationSender, type TransactionResult } from './sender';
 import { remoteEventSource } from './remote-source';
 import { federationReadRoutes } from './routes';
 import { sendRoutes } from './routes/send';
@@ -29,6 +30,8 @@ export interface Federation {
   transactions: TransactionReceiver;
   /** Typing, receipts, presence, to-device messages and device lists across servers. */
   edus: Edus;
+  /** Our events and EDUs to other servers, through persistent per-destination queues. */
+  sender: FederationSender;
   /** Stops outbound work; called before the database closes. */
   stop(): Promise<void>;
 }
@@ -45,17 +48,36 @@ export function createFederation(services: Services, log: Logger): Federation {
     verifier: { verify: (pdu, version) => keys.keyRing.verifyEventSignatures(pdu, version) },
     source: remoteEventSource(client),
   });
+  services.backfill.setBackfiller(federationBackfiller(client));
   const transactions = new TransactionReceiver(services, log);
-  const edus = new Edus({ services, client, transactions, sender: directEduSender(services, client), log });
+  const outbound = createFederationSender({
+    config,
+    stores,
+    events: services.events,
+    log,
+    transport: {
+      sendTransaction: (destination, txnId, body, { signal }) =>
+        client.put<TransactionResult>(destination, `/_matrix/federation/v1/send/${encodeURIComponent(txnId)}`, body, { signal }),
+    },
+  });
+  const edus = new Edus({ services, client, transactions, sender: outbound.sender, log });
   return {
     routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions)],
-    authenticateServer: keys.authenticateServer,
+    async authenticateServer(request) {
+      const origin = await keys.authenticateServer(request);
+      // A server that talks to us is up: whatever waits for it goes now.
+      outbound.sender.wake(origin);
+      return origin;
+    },
     client,
     keyRing: keys.keyRing,
     transactions,
+    sender: outbound.sender,
     edus,
-    stop: async () => {
+    async stop() {
+      // EDUs still being queued need the sender.
       await edus.stop();
+      await outbound.stop();
       await client.close();
     },
   };

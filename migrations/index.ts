@@ -10,8 +10,10 @@ import * as pushReceipts from './0007_push_receipts';
 import * as sync from './0008_sync';
 import * as pusherDevices from './0009_pusher_devices';
 import * as serverKeys from './0010_server_keys';
+import * as federationOutbox from './0011_federation_outbox';
 import * as openidTokens from './0012_openid_tokens';
 import * as roomStateAfter from './0013_room_state_after';
+import * as backfill from './0014_backfill';
 import * as remoteDevices from './0015_remote_devices';
 
 export interface Migration {
@@ -35,7 +37,9 @@ export const migrations: Migration[] = [
   { name: '0008_sync', up: sync.up, down: forwardOnly },
   { name: '0009_pusher_devices', up: pusherDevices.up, down: forwardOnly },
   { name: '0010_server_keys', up: serverKeys.up, down: forwardOnly },
+  { name: '0011_federation_outbox', up: federationOutbox.up, down: forwardOnly },
   { name: '0012_openid_tokens', up: openidTokens.up, down: forwardOnly },
   { name: '0013_room_state_after', up: roomStateAfter.up, down: forwardOnly },
+  { name: '0014_backfill', up: backfill.up, down: forwardOnly },
   { name: '0015_remote_devices', up: remoteDevices.up, down: forwardOnly },
 ];

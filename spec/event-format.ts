@@ -23,12 +23,21 @@ const MAX_DEPTH_LENIENT = 2 ** 63;
 
 type JsonObject = Record<string, unknown>;
 
+export interface FormatOptions {
+  /**
+   * Whether prev_events and auth_events are held to their limits (20 and 10).
+   * Not for /backfill answers: old events accepted before the limits existed
+   * must still be accepted there (backfill.yaml).
+   */
+  limitReferences?: boolean;
+}
+
 /**
  * Throws M_BAD_JSON naming the first key of the wrong shape, or M_TOO_LARGE
  * naming what exceeds its size limit; in room versions with strict canonical
  * JSON, floats and out-of-range integers anywhere in the event are M_BAD_JSON.
  */
-export function checkEventFormat(pdu: unknown, version: RoomVersion): asserts pdu is Pdu {
+export function checkEventFormat(pdu: unknown, version: RoomVersion, options: FormatOptions = {}): asserts pdu is Pdu {
   if (!isObject(pdu)) throw badJson('an event must be a JSON object');
 
   checkString(pdu, 'sender', MAX_ID_BYTES);
@@ -51,8 +60,9 @@ export function checkEventFormat(pdu: unknown, version: RoomVersion): asserts pd
   if (version.eventIdFormat === 'v1') checkString(pdu, 'event_id', MAX_ID_BYTES);
   else if (pdu.event_id !== undefined) throw badJson(`\`event_id\` must be absent in room version ${version.id}: the ID is the event's hash`);
 
-  checkReferences(pdu, 'prev_events', MAX_PREV_EVENTS, version);
-  checkReferences(pdu, 'auth_events', MAX_AUTH_EVENTS, version);
+  const limited = options.limitReferences ?? true;
+  checkReferences(pdu, 'prev_events', limited ? MAX_PREV_EVENTS : Infinity, version);
+  checkReferences(pdu, 'auth_events', limited ? MAX_AUTH_EVENTS : Infinity, version);
 
   // Before v11 m.room.redaction names its target at the top level; from v11 `redacts` is an ordinary (unchecked) key there.
   if ((version.eventFormat === 'v1' || version.eventFormat === 'v3') && pdu.redacts !== undefined && typeof pdu.redacts !== 'string') {

@@ -31,6 +31,13 @@ export interface PersistInput {
    * rejected outliers). Ignored for outliers.
    */
   stateGroupBefore?: number | null;
+  /**
+   * For an accepted event fetched as history (backfill): its stream ordering,
+   * one of reserveHistoricalOrderings(). Below every live position, so /sync
+   * never reads it, while /messages places it by depth; and history never
+   * becomes a forward extremity.
+   */
+  historicalOrdering?: number;
 }
 
 export interface Persisted {
@@ -182,10 +189,12 @@ export class EventStore {
     const { event, roomId, status } = input;
     const roomNid = await this.rooms.nid(roomId, trx);
     const before = status === 'outlier' || input.stateGroupBefore === undefined ? null : (input.stateGroupBefore ?? (await this.groups.create(trx, roomId, null, new Map())));
+    const historical = input.historicalOrdering !== undefined;
     const written = await this.positions.track(
       trx,
       () => this.insertOrMoveIntoDag(trx, roomNid, input, before),
-      (w) => ('stored' in w ? null : w.streamOrdering),
+      // History takes no live position: nothing for /sync readers to wait for.
+      (w) => ('stored' in w || historical ? null : w.streamOrdering),
     );
     if ('stored' in written) return written.stored;
     await recordRelation(trx, { nid: written.nid, roomNid, event, status, streamOrdering: written.streamOrdering });
@@ -197,7 +206,7 @@ export class EventStore {
       after = await this.groups.create(trx, roomId, before, new Map([[tuple, event.id]]));
       await trx('events').where({ nid: written.nid }).update({ state_after: after, prev_state: replaced ?? null });
     }
-    if (status === 'accepted') await this.updateForwardExtremities(trx, roomNid, event);
+    if (status === 'accepted' && !historical) await this.updateForwardExtremities(trx, roomNid, event);
     return { streamOrdering: written.streamOrdering, stateGroupBefore: before, stateGroupAfter: after, alreadyStored: false };
   }
 
@@ -205,7 +214,7 @@ export class EventStore {
   private async insertOrMoveIntoDag(
     trx: Db,
     roomNid: number,
-    { event, status, rejectionReason }: PersistInput,
+    { event, status, rejectionReason, historicalOrdering }: PersistInput,
     before: number | null,
   ): Promise<{ nid: number; streamOrdering: number | null } | { stored: Persisted }> {
     const fields = {
@@ -213,7 +222,7 @@ export class EventStore {
       rejection_reason: rejectionReason ?? null,
       state_before: before,
       state_after: before,
-      stream_ordering: status === 'accepted' ? this.nextStreamOrdering(trx) : null,
+      stream_ordering: status !== 'accepted' ? null : (historicalOrdering ?? this.nextStreamOrdering(trx)),
     };
     const [inserted] = await trx('events')
       .insert({
@@ -279,14 +288,13 @@ export class EventStore {
     return rows.map((r) => ({ eventId: r.event_id, depth: Number(r.depth), stateGroupAfter: num(r.state_after) }));
   }
 
-  /** The room's timeline events by stream position (the /sync order). */
+  /** The room's live timeline events (not history fetched by backfill) by stream position: the /sync order. */
   async byStream(roomId: string, range: StreamRange, db: Db = this.db): Promise<StoredEvent[]> {
     const query = this.select(db)
       .where('e.room_nid', await this.rooms.nid(roomId, db))
-      .whereNotNull('e.stream_ordering')
+      .where('e.stream_ordering', '>', Math.max(range.after ?? 0, 0))
       .orderBy('e.stream_ordering', range.order)
       .limit(range.limit);
-    if (range.after !== undefined) query.where('e.stream_ordering', '>', range.after);
     if (range.before !== undefined) query.where('e.stream_ordering', '<', range.before);
     return (await query).map(fromRaw);
   }
@@ -338,7 +346,27 @@ export class EventStore {
   }
 
   private nextStreamOrdering(trx: Db) {
-    return isPostgresDb(trx) ? trx.raw("nextval('events_stream_seq')") : trx.raw('(select coalesce(max(stream_ordering), 0) + 1 from events)');
+    return isPostgresDb(trx)
+      ? trx.raw("nextval('events_stream_seq')")
+      : trx.raw('(select coalesce(max(stream_ordering), 0) + 1 from events where stream_ordering > 0)');
+  }
+
+  /**
+   * `count` stream orderings for history (call under the room's lock and
+   * store with them in the same transaction): below every ordering taken so
+   * far, live or historical, in ascending order. Given oldest event first,
+   * each batch of history is in stream order, and below the batches before it.
+   */
+  async reserveHistoricalOrderings(trx: Db, count: number): Promise<number[]> {
+    if (count <= 0) return [];
+    if (isPostgresDb(trx)) {
+      const { rows } = await trx.raw("select nextval('events_backfill_seq') as n from generate_series(1, ?)", [count]);
+      return rows.map((r: { n: string | number }) => -Number(r.n)).sort((a: number, b: number) => a - b);
+    }
+    // SQLite has one writer: nothing can take an ordering between this read and the inserts.
+    const row = await trx('events').min<{ low: number | string | null }[]>({ low: 'stream_ordering' }).first();
+    const low = Math.min(Number(row?.low ?? 0), 0);
+    return Array.from({ length: count }, (_, i) => low - count + i);
   }
 
   private async insertEdges(trx: Db, nid: number, event: RoomEvent): Promise<void> {

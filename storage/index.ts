@@ -8,6 +8,7 @@ import { DeviceInboxStore } from './device-inbox';
 import { DeviceStore } from './devices';
 import { EventTxnStore } from './event-txns';
 import { EventStore } from './events';
+import { FederationOutboxStore } from './federation-outbox';
 import { FilterStore } from './filters';
 import { ForgottenRoomStore } from './forgotten-rooms';
 import { KeyBackupStore } from './key-backup';
@@ -75,6 +76,7 @@ export interface Stores {
   /** Other servers' signing keys and the signed responses they came in. */
   serverKeys: ServerKeyStore;
   openIdTokens: OpenIdTokenStore;
+  federationOutbox: FederationOutboxStore;
   /** Other servers' users' device lists and keys as cached here; the last device list update sent per local user. */
   remoteDevices: RemoteDeviceStore;
 }
@@ -121,6 +123,7 @@ export function createStores(db: Db): Stores {
     ignoredUsers: new IgnoredUserStore(db),
     serverKeys: new ServerKeyStore(db),
     openIdTokens: new OpenIdTokenStore(db),
+    federationOutbox: new FederationOutboxStore(db, rooms),
     remoteDevices: new RemoteDeviceStore(db),
   };
 }

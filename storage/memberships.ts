@@ -101,6 +101,20 @@ export class MembershipStore {
     return rows.map((r: { state_key: string }) => r.state_key).filter((userId: string) => userId.slice(userId.indexOf(':') + 1) === serverName);
   }
 
+  /** The servers of the room's joined members, each with how many of them it has (user IDs only: no event is loaded). */
+  async joinedServers(roomId: string, db: Db = this.db): Promise<Map<string, number>> {
+    const rows: { state_key: string }[] = await db('current_state as cs')
+      .join('events as e', 'e.nid', 'cs.event_nid')
+      .where({ 'cs.room_nid': await this.rooms.nid(roomId, db), 'cs.type': 'm.room.member', 'e.membership': 'join' })
+      .select('cs.state_key');
+    const servers = new Map<string, number>();
+    for (const { state_key: userId } of rows) {
+      const server = userId.slice(userId.indexOf(':') + 1);
+      servers.set(server, (servers.get(server) ?? 0) + 1);
+    }
+    return servers;
+  }
+
   /** How many users have each membership, e.g. for summaries and the directory. */
   async counts(roomId: string, db: Db = this.db): Promise<Map<string, number>> {
     const rows = await db('current_state as cs')
@@ -196,6 +210,8 @@ export class MembershipStore {
         .join('rooms as r', 'r.nid', 'e.room_nid')
         .where({ 'e.room_nid': await this.rooms.nid(roomId, db), 'e.state_key': userId, 'e.type': 'm.room.member' })
         .whereNotNull('e.membership')
+        // Live positions only: backfilled history (negative) is no membership a sync saw.
+        .andWhere('e.stream_ordering', '>', 0)
         .andWhere('e.stream_ordering', '<=', stream)
         .orderBy('e.stream_ordering', 'desc')
         .first('r.room_id', 'e.membership', 'e.event_id', 'e.sender', 'e.stream_ordering');

@@ -5,6 +5,7 @@
  */
 import type { Db } from './db';
 import type { RoomStore } from './rooms';
+import { listOf } from './transactions';
 
 export interface TimelinePosition {
   eventId: string;
@@ -78,17 +79,42 @@ export class TimelineStore {
   }
 
   /**
-   * The room's state once its last timeline event at or below `stream` was
-   * applied (what a sync at that position saw); undefined before the room's first event.
+   * The room's state once its last live timeline event at or below `stream`
+   * was applied (what a sync at that position saw); undefined before the
+   * room's first live event. Backfilled history (negative orderings) never
+   * was the room's state.
    */
   async stateGroupAt(roomId: string, stream: number, db: Db = this.db): Promise<number | undefined> {
     const row = await db('events')
       .where('room_nid', await this.rooms.nid(roomId, db))
-      .whereNotNull('stream_ordering')
+      .where('stream_ordering', '>', 0)
       .andWhere('stream_ordering', '<=', stream)
       .orderBy('stream_ordering', 'desc')
       .first('state_after', 'room_state');
     const group = row?.room_state ?? row?.state_after;
     return group == null ? undefined : Number(group);
+  }
+
+  /**
+   * The gaps at these events: for each, its prev events that are not in the
+   * DAG here (not stored, or stored as outliers: where they sit is unknown),
+   * so the history right behind it is missing. Events without gaps are left out.
+   * Prev events stored as rejected or soft-failed are no gap: there is nothing to fetch.
+   */
+  async gapsAt(eventIds: readonly string[], db: Db = this.db): Promise<Map<string, string[]>> {
+    const gaps = new Map<string, string[]>();
+    if (eventIds.length === 0) return gaps;
+    const rows: { event_id: string; prev_event_id: string }[] = await db('events as e')
+      .join('event_prev_edges as p', 'p.event_nid', 'e.nid')
+      .leftJoin('events as x', 'x.event_id', 'p.prev_event_id')
+      .whereIn('e.event_id', listOf(db, eventIds, 'text'))
+      .andWhere((q) => q.whereNull('x.nid').orWhere('x.status', 'outlier'))
+      .select('e.event_id', 'p.prev_event_id');
+    for (const { event_id: id, prev_event_id: prev } of rows) {
+      const list = gaps.get(id);
+      if (list) list.push(prev);
+      else gaps.set(id, [prev]);
+    }
+    return gaps;
   }
 }

@@ -128,6 +128,15 @@ describe('event format checks (PDU schemas of rooms/, client-server-api "Size li
       }
     });
 
+    it('allows more when references are not limited (backfill answers), but still checks their shape', () => {
+      for (const v of ALL_VERSIONS) {
+        const ref = (valid(v).prev_events as unknown[])[0];
+        const many = valid(v, { prev_events: Array(21).fill(ref), auth_events: Array(11).fill(ref) });
+        assert.doesNotThrow(() => checkEventFormat(many, v, { limitReferences: false }), `room version ${v.id}`);
+        assert.throws(() => checkEventFormat(valid(v, { prev_events: [...Array(21).fill(ref), 5] }), v, { limitReferences: false }), /prev_events/);
+      }
+    });
+
     it('v12: the create event has no room_id; every other event has one', () => {
       const v = version('12');
       const create = without(valid(v, { type: 'm.room.create', state_key: '', content: {}, prev_events: [], auth_events: [], depth: 1 }), 'room_id');

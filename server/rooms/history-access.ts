@@ -57,6 +57,11 @@ export class HistoryAccess {
     return last ? { depth: last.depth, stream: token.stream } : ROOM_START;
   }
 
+  /** Whether the reader may see anything sent just before `stored` (history not fetched yet, behind a gap). */
+  mayReadBefore(reader: Reader, stored: StoredEvent): Promise<boolean> {
+    return this.visibility.mayReadBefore(reader.userId, stored);
+  }
+
   /** The events the reader may see, without the non-state events of users they ignore; in the order given. */
   async visible(reader: Reader, events: readonly StoredEvent[]): Promise<StoredEvent[]> {
     const wanted = events.filter(

@@ -5,7 +5,7 @@
  */
 import { createEventImpliedByRoomId } from '../../spec/auth-events';
 import { MatrixError } from '../../spec/errors';
-import { checkEventFormat } from '../../spec/event-format';
+import { checkEventFormat, type FormatOptions } from '../../spec/event-format';
 import { checkContentHash, computeEventId, createEventIdOfRoom, roomIdOfCreateEvent } from '../../spec/event-hashes';
 import { authEventIds, prevEventIds, type Pdu, type RoomEvent } from '../../spec/pdu';
 import { redact } from '../../spec/redaction';
@@ -25,10 +25,16 @@ export type CheckResult = { ok: true; event: CheckedEvent } | { ok: false; event
  * (not stored); one whose content hash does not match is kept redacted. The
  * `unsigned` a remote server sends is not ours to serve, so it is removed.
  */
-export async function checkReceivedPdu(raw: unknown, roomId: string, version: RoomVersion, verifier: EventSignatureVerifier): Promise<CheckResult> {
+export async function checkReceivedPdu(
+  raw: unknown,
+  roomId: string,
+  version: RoomVersion,
+  verifier: EventSignatureVerifier,
+  format: FormatOptions = {},
+): Promise<CheckResult> {
   let eventId: string;
   try {
-    checkEventFormat(raw, version);
+    checkEventFormat(raw, version, format);
     eventId = computeEventId(raw, version);
   } catch (err) {
     if (err instanceof MatrixError) return { ok: false, reason: `malformed: ${err.message}` };

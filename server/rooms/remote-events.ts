@@ -19,12 +19,16 @@
  * of its forward extremities' states, and after the commit the event is
  * published on the EventBus like a local one. Soft-failed, rejected and
  * outlier events are never published.
+ *
+ * History (receiveHistory, from /backfill) passes checks 1-5 the same way,
+ * but is not news: no check 6, a historical stream ordering, no forward
+ * extremity, no current state change, nothing published.
  */
 import { authorize, authorizeByAuthEvents } from '../../spec/auth-rules';
 import { serverNameOf } from '../../spec/auth/context';
 import { badJson, MatrixError } from '../../spec/errors';
 import { createEventIdOfRoom } from '../../spec/event-hashes';
-import { AuthError, authEventIds, prevEventIds, stateTuple, type RoomEvent, type StateMap } from '../../spec/pdu';
+import { AuthError, authEventIds, prevEventIds, stateTuple, type Pdu, type RoomEvent, type StateMap } from '../../spec/pdu';
 import { CREATE_TUPLE, POWER_LEVELS_TUPLE, PowerLevels } from '../../spec/power-levels';
 import { roomVersion, type RoomVersion } from '../../spec/room-versions';
 import { authStateKeys } from '../../spec/state-resolution/auth-selection';
@@ -65,6 +69,20 @@ export interface RoomSnapshot {
 
 /** An event with the status it was given. */
 type Judged = Pick<StoredEvent, 'event' | 'status'>;
+
+/** What decide() works from. */
+interface DecideInputs {
+  fetched: Fetched;
+  prevStates: ReadonlyMap<string, StateMap>;
+  /** The state before the event, when known already (a join's send_join state). */
+  before?: StateBefore;
+  /**
+   * The event is history: these stream orderings (ascending, taken in turn as
+   * events are accepted, oldest first) place it, and it is not checked
+   * against the current state, which it does not change.
+   */
+  history?: number[];
+}
 
 /** Thrown inside the transaction to undo a join whose event was not accepted. */
 class JoinNotAccepted extends Error {
@@ -112,6 +130,65 @@ export class RemoteEvents {
       outcomes.set(event.id, await this.process(origin, room, event, true));
     }
     return checks.map((c) => (c.ok ? outcomes.get(c.event.id)! : { eventId: c.eventId, status: 'dropped', reason: c.reason }));
+  }
+
+  /**
+   * History a server answered /backfill with, for `wanted` (the prev events
+   * behind a gap, the `v` of the request). Of `pdus`, only `wanted` and their
+   * ancestors through prev_events within `pdus` are taken, parents first; the
+   * rest is dropped (a backfill answer has no business elsewhere in the DAG).
+   * Ancestry goes through events dropped for their signatures too, so one
+   * forged event drops itself, not the history behind it.
+   * Each passes checks 1-5 as any received event does, except that the limits
+   * on the number of prev and auth events do not apply (backfill.yaml): auth
+   * events we lack are fetched from `origin`, and the state before the
+   * batch's oldest events, whose prev events we lack, comes from /state_ids
+   * there, as for a gap. Then, as history: no check against the current
+   * state, historical stream orderings (below every live one: /sync never
+   * sees them; /messages places them by depth), no forward extremities, no
+   * current state change, nothing published (no /sync, no push). The batch
+   * is stored in one transaction. Outcomes in the order of `pdus`.
+   */
+  async receiveHistory(origin: string, roomId: string, pdus: readonly unknown[], wanted: readonly string[]): Promise<ReceivedEvent[]> {
+    const { verifier } = this.connected();
+    const room = await this.room(roomId);
+    if (!room) return pdus.map(() => ({ status: 'dropped', reason: 'unknown room' }));
+    const checks = await Promise.all(pdus.map((pdu) => checkReceivedPdu(pdu, roomId, room.version, verifier, { limitReferences: false })));
+    const passed = new Map<string, CheckedEvent>();
+    // Every event well-formed enough to have an ID links its prev events, whatever its other checks said.
+    const links = new Map<string, string[]>();
+    checks.forEach((c, i) => {
+      if (c.ok) passed.set(c.event.id, c.event);
+      if (c.ok || c.eventId !== undefined) links.set(c.ok ? c.event.id : c.eventId!, prevEventIds(pdus[i] as Pdu));
+    });
+    const taken = [...ancestorsWithin(links, wanted)].flatMap((id) => passed.get(id) ?? []);
+    const stored = await this.stores.events.get(taken.map((e) => e.id));
+    const batch = dagOrder(taken.filter((e) => (stored.get(e.id)?.status ?? 'outlier') === 'outlier'));
+
+    // Outside the lock: auth events we lack, and the state at prev events neither in the batch nor in the DAG.
+    const inBatch = new Set(batch.map((e) => e.id));
+    const pool: Fetched = new Map(batch.map((e) => [e.id, e]));
+    for (const event of batch) await this.fetcher.authEvents(origin, room, event, pool);
+    const prevStates = new Map<string, StateMap>();
+    for (const id of await this.prevsWithoutState([...new Set(batch.flatMap((e) => prevEventIds(e.pdu)))].filter((id) => !inBatch.has(id)))) {
+      const state = await this.fetcher.stateAt(origin, room, id, pool);
+      if (state) prevStates.set(id, state);
+    }
+    const fetched: Fetched = new Map([...pool].filter(([id]) => !inBatch.has(id)));
+
+    const decided = batch.length === 0 ? new Map<string, ReceivedEvent>() : await this.stores.rooms.withLock(roomId, async (trx) => {
+      await this.storeOutliers(trx, room, fetched);
+      const history = await this.stores.events.reserveHistoricalOrderings(trx, batch.length);
+      const out = new Map<string, ReceivedEvent>();
+      for (const event of batch) out.set(event.id, await this.decide(trx, room, event, { fetched: new Map(), prevStates, history }, []));
+      return out;
+    });
+    return checks.map((c): ReceivedEvent => {
+      if (!c.ok) return { eventId: c.eventId, status: 'dropped', reason: c.reason };
+      const known = stored.get(c.event.id);
+      if (known && known.status !== 'outlier') return { eventId: c.event.id, status: known.status, alreadyStored: true };
+      return decided.get(c.event.id) ?? { eventId: c.event.id, status: 'dropped', reason: 'not among the events asked for or before them' };
+    });
   }
 
   /**
@@ -215,13 +292,7 @@ export class RemoteEvents {
   }
 
   /** Under the room lock: store what was fetched, run checks 4-6, store the event, move the current state. */
-  private async decide(
-    trx: Db,
-    room: Room,
-    event: CheckedEvent,
-    inputs: { fetched: Fetched; prevStates: ReadonlyMap<string, StateMap>; before?: StateBefore },
-    published: PersistedEvent[],
-  ): Promise<ReceivedEvent> {
+  private async decide(trx: Db, room: Room, event: CheckedEvent, inputs: DecideInputs, published: PersistedEvent[]): Promise<ReceivedEvent> {
     await this.storeOutliers(trx, room, inputs.fetched);
     const known = (await this.stores.events.get([event.id], trx)).get(event.id);
     if (known && known.status !== 'outlier') return { eventId: event.id, status: known.status, alreadyStored: true };
@@ -237,6 +308,11 @@ export class RemoteEvents {
     const keys = authStateKeys(event.pdu, room.version);
     const beforeFailure = failureOf(event, await this.state.events(trx, before, keys), room.version);
     if (beforeFailure !== undefined) return this.store(trx, room, event, 'rejected', before, `state before the event: ${beforeFailure}`, published);
+    if (inputs.history) {
+      const ordering = inputs.history.shift();
+      if (ordering === undefined) throw new Error('remote events: more history accepted than orderings reserved');
+      return this.store(trx, room, event, 'accepted', before, undefined, published, ordering);
+    }
 
     const current = await this.stores.roomState.currentStateGroup(room.roomId, trx);
     const currentFailure = current === null || current === before.group
@@ -254,6 +330,7 @@ export class RemoteEvents {
     before: StateBefore | undefined,
     reason: string | undefined,
     published: PersistedEvent[],
+    historicalOrdering?: number,
   ): Promise<ReceivedEvent> {
     const persisted = await this.stores.events.persist(trx, {
       event: { id: event.id, pdu: event.pdu },
@@ -261,8 +338,10 @@ export class RemoteEvents {
       status,
       ...(reason === undefined ? {} : { rejectionReason: reason.slice(0, 500) }),
       stateGroupBefore: before?.group,
+      ...(historicalOrdering === undefined ? {} : { historicalOrdering }),
     });
-    if (status === 'accepted') {
+    if (status === 'accepted' && historicalOrdering !== undefined) await this.applyRedactions(trx, room, event);
+    else if (status === 'accepted') {
       await this.state.updateCurrentState(trx, room);
       await this.applyRedactions(trx, room, event);
       const announced = { event: { id: event.id, pdu: event.pdu }, roomId: room.roomId, streamOrdering: persisted.streamOrdering! };
@@ -369,6 +448,19 @@ export class RemoteEvents {
     await this.stores.events.positions.caughtUp();
     for (const p of published) this.bus.publish(p);
   }
+}
+
+/** Those of the events `prevs` holds (event ID → its prev events) that are `wanted` or their ancestors among them. */
+function ancestorsWithin(prevs: ReadonlyMap<string, readonly string[]>, wanted: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const queue = [...wanted];
+  for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+    const parents = prevs.get(id);
+    if (!parents || out.has(id)) continue;
+    out.add(id);
+    queue.push(...parents);
+  }
+  return out;
 }
 
 /** Why the auth rules refuse the event against `state`, if they do. */

@@ -3,6 +3,9 @@
  * GET /context (the events around one) and timestamp_to_event. Pages hold only
  * what the reader may see (server/rooms/history-access.ts), filtered by the
  * request's RoomEventFilter; tokens are server/rooms/tokens.ts points.
+ *
+ * Paging backwards, /messages fills the gaps it meets in our copy of the DAG
+ * (server/rooms/backfill.ts) when the reader may see what lies behind them.
  */
 import type { ClientEvent } from '../../spec/client-event';
 import { notFound } from '../../spec/errors';
@@ -12,6 +15,7 @@ import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
 import type { TimestampCursor } from '../../storage/timeline';
 import type { Requester } from '../http/route';
+import type { Backfill } from './backfill';
 import type { ClientEvents } from './client-events';
 import type { HistoryAccess, Reader } from './history-access';
 import { minPoint, pointAfter, pointBefore, ROOM_START, topologicalToken, type Point, type RoomToken } from './tokens';
@@ -22,6 +26,8 @@ export type Direction = 'b' | 'f';
 const MAX_SCAN = 2000;
 /** Rows read per query once a page has come up short. */
 const REFILL_BATCH = 100;
+/** Gaps one /messages request fills at most: each is a federation request or more. */
+const MAX_FILLS = 3;
 
 export interface MessagesRequest {
   from?: { token: string; parsed: RoomToken };
@@ -55,6 +61,8 @@ interface Scan {
   to?: Point;
   limit: number;
   accept: (stored: StoredEvent) => boolean;
+  /** Backwards: fill the gaps met (the events read and the one just after `from`) from other servers. */
+  backfill?: boolean;
 }
 
 interface ScanResult {
@@ -71,6 +79,7 @@ export class Timeline {
     private readonly stores: Stores,
     private readonly access: HistoryAccess,
     private readonly clientEvents: ClientEvents,
+    private readonly backfill?: Backfill,
   ) {}
 
   async messages(requester: Requester, roomId: string, request: MessagesRequest): Promise<MessagesResponse> {
@@ -83,7 +92,7 @@ export class Timeline {
     if (horizon && dir === 'b') from = minPoint(from, horizon);
     if (horizon && dir === 'f') to = to ? minPoint(to, horizon) : horizon;
 
-    const page = await this.scan({ reader, from, dir, to, limit: request.limit, accept: (stored) => passes(filter, stored) });
+    const page = await this.scan({ reader, from, dir, to, limit: request.limit, accept: (stored) => passes(filter, stored), backfill: dir === 'b' });
     const response: MessagesResponse = {
       start: request.from?.token ?? topologicalToken(from),
       chunk: await this.clientEvents.format(page.events, requester),
@@ -162,13 +171,25 @@ export class Timeline {
   /**
    * Reads timeline events from `from` in direction `dir` until `limit` of them
    * pass `accept` and the reader's view, the range is exhausted, or MAX_SCAN
-   * events have been read.
+   * events have been read. With `backfill`, each gap met (an event whose prev
+   * events we lack) is filled before reading on past it, so the history
+   * fetched comes next. When the range ends at a gap that could not be
+   * filled, it does not count as exhausted: the client gets an `end` to try
+   * again with.
    */
   private async scan(scan: Scan): Promise<ScanResult> {
     const { reader, dir, to, limit } = scan;
+    const gaps = scan.backfill && this.backfill ? new GapFiller(this.stores, this.access, this.backfill, reader) : undefined;
     const events: StoredEvent[] = [];
     let end = scan.from;
     let scanned = 0;
+    /** The last event read (or the one just after `from`) has a gap that stays open. */
+    let openGap = false;
+    // The event just after `from` (the first of a /sync timeline, say) may have a gap right where this page begins.
+    if (gaps) {
+      const [next] = await this.stores.events.byTopology(reader.roomId, { after: { depth: end.depth, streamOrdering: end.stream }, order: 'asc', limit: 1 });
+      if (next) openGap = (await gaps.fill([next], next, limit)) === 'open';
+    }
     while (events.length < limit && scanned < MAX_SCAN) {
       const size = Math.min(scanned === 0 ? limit : Math.max(limit - events.length, REFILL_BATCH), MAX_SCAN - scanned);
       const rows = await this.stores.events.byTopology(
@@ -179,14 +200,23 @@ export class Timeline {
       );
       scanned += rows.length;
       const visible = new Set((await this.access.visible(reader, rows.filter(scan.accept))).map((e) => e.event.id));
+      let filled = false;
       for (const row of rows) {
         const position = { depth: row.depth, streamOrdering: row.streamOrdering! };
         end = dir === 'b' ? pointBefore(position) : pointAfter(position);
-        if (!visible.has(row.event.id)) continue;
-        events.push(row);
-        if (events.length === limit) return { events, end, exhausted: false };
+        if (visible.has(row.event.id)) {
+          events.push(row);
+          if (events.length === limit) return { events, end, exhausted: false };
+        }
+        const gap = gaps ? await gaps.fill(rows, row, limit - events.length) : 'none';
+        openGap = gap === 'open';
+        // Read on from just before the gap's event: what was fetched behind it is next.
+        if (gap === 'filled') {
+          filled = true;
+          break;
+        }
       }
-      if (rows.length < size) return { events, end, exhausted: true };
+      if (!filled && rows.length < size) return { events, end, exhausted: !openGap };
     }
     return { events, end, exhausted: false };
   }
@@ -204,4 +234,42 @@ export class Timeline {
 export function passes(filter: RoomEventFilter, stored: StoredEvent): boolean {
   const { pdu } = stored.event;
   return eventAllowed(filter, { type: pdu.type, sender: pdu.sender, room_id: stored.roomId, content: stored.redactedBy ? {} : pdu.content });
+}
+
+/**
+ * `none`: no gap at the event, or none the reader could see behind;
+ * `filled`: history behind it was stored; `open`: it could not be filled (now).
+ */
+type GapOutcome = 'none' | 'filled' | 'open';
+
+/**
+ * The gaps one backwards scan meets, filled as it meets them (at most
+ * MAX_FILLS), when the reader may see what lies behind them. Gaps are looked
+ * up once per batch of rows read.
+ */
+class GapFiller {
+  private fills = 0;
+  private readonly known = new Map<string, readonly string[]>();
+  private readonly looked = new Set<string>();
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly access: HistoryAccess,
+    private readonly backfill: Backfill,
+    private readonly reader: Reader,
+  ) {}
+
+  /** Fills the gap at `event` (one of `batch`), if it has one. */
+  async fill(batch: readonly StoredEvent[], event: StoredEvent, want: number): Promise<GapOutcome> {
+    if (!this.looked.has(event.event.id)) {
+      const ids = batch.map((e) => e.event.id).filter((id) => !this.looked.has(id));
+      for (const [id, missing] of await this.stores.timeline.gapsAt(ids)) this.known.set(id, missing);
+      for (const id of ids) this.looked.add(id);
+    }
+    const missing = this.known.get(event.event.id);
+    if (!missing || !(await this.access.mayReadBefore(this.reader, event))) return 'none';
+    if (this.fills >= MAX_FILLS) return 'open';
+    this.fills += 1;
+    return (await this.backfill.fill(this.reader.roomId, { eventId: event.event.id, missing }, want)) ? 'filled' : 'open';
+  }
 }

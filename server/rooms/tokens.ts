@@ -4,7 +4,8 @@
  *
  * - `t{depth}-{stream}`: a topological point, after every timeline event whose
  *   (depth, stream ordering) is at most (depth, stream) and before every other.
- *   /messages, /context, /relations and /threads hand these out.
+ *   /messages, /context, /relations and /threads hand these out. `stream` is
+ *   negative among history fetched by backfill (`t12--40`).
  * - `s{stream}`: a stream point, after every event with a stream ordering at
  *   most `stream` (what /sync hands out). Anything after a `_` belongs to other
  *   streams a /sync token may carry and is ignored here.
@@ -25,7 +26,7 @@ export type RoomToken = { kind: 'topological'; point: Point } | { kind: 'stream'
 export const ROOM_START: Point = { depth: 0, stream: 0 };
 
 const NUMBER = '(0|[1-9][0-9]{0,15})';
-const TOPOLOGICAL = new RegExp(`^t${NUMBER}-${NUMBER}$`);
+const TOPOLOGICAL = new RegExp(`^t${NUMBER}-(-?${NUMBER})$`);
 const STREAM = new RegExp(`^s${NUMBER}(?:_[A-Za-z0-9_.~-]*)?$`);
 
 function safe(digits: string): number {

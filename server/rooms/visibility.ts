@@ -6,7 +6,7 @@
  * one query (and remembered: the parts read here survive redaction), and the
  * user's membership is read once per room unless the caller knows it.
  */
-import { historyVisibilityOf, isEventVisible, type HistoryVisibility, type ViewPoint } from '../../spec/history-visibility';
+import { allowedAt, historyVisibilityOf, isEventVisible, type HistoryVisibility, type ViewPoint } from '../../spec/history-visibility';
 import { stateTuple } from '../../spec/pdu';
 import type { Stores } from '../../storage';
 import type { StoredEvent } from '../../storage/events';
@@ -88,6 +88,20 @@ export class Visibility {
       const { type, state_key: stateKey } = stored.event.pdu;
       return isEventVisible({ type, stateKey, userId, before, after, joinedAfterwards: joinedAfterwards(stored) });
     });
+  }
+
+  /**
+   * Whether the user may see an event sent in the state before `stored` (a
+   * timeline event): the rules applied to the point just before it. Used to
+   * decide whether history behind a gap is worth fetching before any of it is
+   * here; the events fetched are then judged one by one as always.
+   */
+  async mayReadBefore(userId: string, stored: StoredEvent): Promise<boolean> {
+    if (stored.stateGroupBefore === null || stored.streamOrdering === null) return false;
+    const view = (await this.viewPoints([stored.stateGroupBefore], userId)).get(stored.stateGroupBefore)!;
+    // Joined afterwards counts `stored` itself: the user's own join is after the history behind it.
+    const joinedAfterwards = await this.joinedAfterwards(userId, [stored]);
+    return allowedAt(view, joinedAfterwards({ ...stored, streamOrdering: stored.streamOrdering - 1 }));
   }
 
   async canSee(userId: string, stored: StoredEvent): Promise<boolean> {

@@ -9,6 +9,7 @@ import { createE2ee, type E2ee } from '../e2ee';
 import { Presence } from '../presence/presence';
 import { Push } from '../push/push';
 import { Receipts } from '../receipts/receipts';
+import { Backfill } from '../rooms/backfill';
 import { EventBus } from '../rooms/event-bus';
 import { EventSender } from '../rooms/event-sender';
 import { HistoryAccess } from '../rooms/history-access';
@@ -51,6 +52,8 @@ export interface Services {
   rooms: Rooms;
   /** Events from other servers: federation connects its verifier and event source with setFederationHooks. */
   remoteEvents: RemoteEvents;
+  /** History from other servers behind gaps /messages meets: federation connects its requests with setBackfiller. */
+  backfill: Backfill;
   /** /messages, /context, timestamp_to_event. */
   timeline: Timeline;
   /** /relations, /threads. */
@@ -86,7 +89,8 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const rooms = new Rooms(stores, sender, config);
   const remoteEvents = new RemoteEvents(stores, events);
   const historyAccess = new HistoryAccess(stores, rooms.visibility);
-  const timeline = new Timeline(stores, historyAccess, rooms.clientEvents);
+  const backfill = new Backfill(stores, remoteEvents, config.server_name, log);
+  const timeline = new Timeline(stores, historyAccess, rooms.clientEvents, backfill);
   const relations = new Relations(stores, historyAccess, rooms.clientEvents);
   const notifier = new Notifier();
   events.subscribe((persisted) => notifier.notify(wakeKeysOf(persisted)));
@@ -123,7 +127,7 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
     await push.stop();
   };
   return {
-    config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, remoteEvents, timeline, relations, notifier, sync, accountData,
+    config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, remoteEvents, backfill, timeline, relations, notifier, sync, accountData,
     e2ee, typing, presence, toDevice, tags, push, receipts, openid, close,
   };
 }
