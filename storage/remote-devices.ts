@@ -126,6 +126,11 @@ export class RemoteDeviceStore {
       .merge({ stale: true, updated_ts: this.now() });
   }
 
+  /** Drops the cached lists of these users (their devices and keys go with them). */
+  async forget(userIds: readonly string[], db: Db = this.db): Promise<void> {
+    if (userIds.length > 0) await db('remote_device_lists').whereIn('user_id', listOf(db, userIds, 'text')).delete();
+  }
+
   /** The cached devices of these users. */
   async devices(userIds: readonly string[], db: Db = this.db): Promise<RemoteDevice[]> {
     if (userIds.length === 0) return [];

@@ -388,6 +388,18 @@ describe('federation: EDUs and remote users’ devices', function () {
       assert.deepEqual(res.body.self_signing_keys[bob.userId], selfSigning.key);
     });
 
+    it('forgets the cached list of a user who no longer shares a room with ours', async () => {
+      const frank = await createUser(b, 'frank');
+      assert.equal((await post(b, frank, '/keys/upload', { device_keys: deviceKeysFor(frank.userId, frank.deviceId).keys })).status, 200);
+      const room = await roomWith(frank.userId);
+      assert.ok((await post(a, alice, '/keys/query', { device_keys: { [frank.userId]: [] } })).body.device_keys[frank.userId][frank.deviceId]);
+      assert.ok(await a.hs.services.stores.remoteDevices.list(frank.userId));
+      const leave = await onA(room, { type: 'm.room.member', sender: frank.userId, stateKey: frank.userId, content: { membership: 'leave' } });
+      const answer = await b.hs.federation.client.put<any>(a.name, `${SEND}/l${++txn}`, { origin: b.name, origin_server_ts: Date.now(), pdus: [leave.pdu], edus: [] });
+      assert.deepEqual(answer, { pdus: { [leave.id]: {} } });
+      await until(async () => ((await a.hs.services.stores.remoteDevices.list(frank.userId)) === undefined ? true : undefined), 'the cache to go');
+    });
+
     it('ignores updates about users of another server and about users who share no room with ours', async () => {
       const stranger = `@stranger:${b.name}`;
       await sendFromB([

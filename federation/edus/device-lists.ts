@@ -100,6 +100,22 @@ export class RemoteDeviceLists {
     return running;
   }
 
+  /**
+   * A membership ended: the users of other servers among `candidates` who no
+   * longer share a room with ours lose their cached list. Their server stops
+   * sending us updates, so the list would age unseen; it is fetched again if
+   * they share a room with us later.
+   */
+  async forgetUntracked(candidates: readonly string[]): Promise<void> {
+    const { stores } = this.services;
+    const cached = [...(await stores.remoteDevices.lists(candidates)).keys()];
+    for (const userId of cached) {
+      await this.tasks.inOrder(userId, async () => {
+        if (!(await this.tracked(userId))) await stores.remoteDevices.forget([userId]);
+      });
+    }
+  }
+
   private resyncInBackground(userId: string): void {
     this.tasks.run(`could not fetch the device list of ${userId}`, () => this.resync(userId));
   }

@@ -4,6 +4,7 @@
  * the transaction receiver; the outbound EDUs, from the local modules' hooks;
  * and other servers' users' keys for /keys/query and /keys/claim.
  */
+import { parseUserId } from '../../spec/identifiers';
 import type { Logger } from '../../server/log';
 import type { Services } from '../../server/services';
 import type { FederationClient } from '../client';
@@ -48,6 +49,18 @@ export class Edus {
     transactions.onEdu('m.signing_key_update', this.deviceLists.onSigningKeyUpdate);
     services.e2ee.keys.setRemote(new RemoteKeys(services.stores, client, this.deviceLists));
     new OutboundEdus(services, sender, this.tasks).start();
+    services.events.subscribe(({ event, roomId }) => {
+      const { type, state_key: userId, content } = event.pdu;
+      if (type !== 'm.room.member' || userId === undefined || (content.membership !== 'leave' && content.membership !== 'ban')) return;
+      this.tasks.run(`could not forget device lists after a membership change in ${roomId}`, () => this.forgetAfterLeave(services, roomId, userId));
+    });
+  }
+
+  /** Whose cached device lists a membership ending may leave untracked: the user's, or, for one of ours, the room's remote members'. */
+  private async forgetAfterLeave(services: Services, roomId: string, userId: string): Promise<void> {
+    const ours = (id: string) => parseUserId(id)?.serverName === services.config.server_name;
+    const candidates = ours(userId) ? (await services.stores.memberships.members(roomId, { membership: 'join' })).map((m) => m.userId) : [userId];
+    await this.deviceLists.forgetUntracked(candidates.filter((id) => !ours(id)));
   }
 
   /** Resolves once the work started in the background has ended (before the database closes). */

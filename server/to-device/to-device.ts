@@ -39,8 +39,9 @@ export class ToDevice {
    * same sending device changes nothing.
    */
   async send(sender: Sender, type: string, txnId: string, messages: SendToDeviceBody['messages']): Promise<void> {
-    const local = Object.keys(messages).filter((userId) => parseUserId(userId)?.serverName === this.serverName);
-    const remote = Object.keys(messages).filter((userId) => ![undefined, this.serverName].includes(parseUserId(userId)?.serverName));
+    const servers = new Map(Object.keys(messages).map((userId) => [userId, parseUserId(userId)?.serverName]));
+    const local = [...servers.keys()].filter((userId) => servers.get(userId) === this.serverName);
+    const remote = [...servers.keys()].filter((userId) => servers.get(userId) !== undefined && servers.get(userId) !== this.serverName);
     // Before the transaction ID is claimed: a request that fails here is retried whole, and a retry after success queues nothing.
     if (remote.length > 0 && this.remoteHook && !(await this.stores.deviceInbox.txnClaimed(sender, txnId))) {
       await this.remoteHook(sender, type, txnId, Object.fromEntries(remote.map((userId) => [userId, messages[userId]])));
