@@ -30,8 +30,8 @@ export interface Federation {
   transactions: TransactionReceiver;
   /** Typing, receipts, presence, to-device messages and device lists across servers. */
   edus: Edus;
-  /** Our events and EDUs to other servers, through persistent per-destination queues. */
-  sender: FederationSender;
+  /** Our events and EDUs to other servers, through persistent per-destination queues; absent when config.federation.send_outbound is off. */
+  sender?: FederationSender;
   /** Stops outbound work; called before the database closes. */
   stop(): Promise<void>;
 }
@@ -50,7 +50,7 @@ export function createFederation(services: Services, log: Logger): Federation {
   });
   services.backfill.setBackfiller(federationBackfiller(client));
   const transactions = new TransactionReceiver(services, log);
-  const outbound = createFederationSender({
+  const outbound = !config.federation.send_outbound ? undefined : createFederationSender({
     config,
     stores,
     events: services.events,
@@ -60,24 +60,24 @@ export function createFederation(services: Services, log: Logger): Federation {
         client.put<TransactionResult>(destination, `/_matrix/federation/v1/send/${encodeURIComponent(txnId)}`, body, { signal }),
     },
   });
-  const edus = new Edus({ services, client, transactions, sender: outbound.sender, log });
+  const edus = new Edus({ services, client, transactions, sender: outbound?.sender, log });
   return {
     routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions)],
     async authenticateServer(request) {
       const origin = await keys.authenticateServer(request);
       // A server that talks to us is up: whatever waits for it goes now.
-      outbound.sender.wake(origin);
+      outbound?.sender.wake(origin);
       return origin;
     },
     client,
     keyRing: keys.keyRing,
     transactions,
-    sender: outbound.sender,
+    sender: outbound?.sender,
     edus,
     async stop() {
       // EDUs still being queued need the sender.
       await edus.stop();
-      await outbound.stop();
+      await outbound?.stop();
       await client.close();
     },
   };

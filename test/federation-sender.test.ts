@@ -132,7 +132,8 @@ describe('federation sender', function () {
   }
 
   async function start(overrides: DeepPartial<Config> = {}, database = freshDatabase(), restart = false): Promise<void> {
-    server = await startServer(overrides, database);
+    // The server's own sender is off: the tests run theirs, with a fake transport, over its database.
+    server = await startServer({ ...overrides, federation: { send_outbound: false, ...overrides.federation } }, database);
     version = roomVersion(server.config.default_room_version)!;
     if (!restart) alice = await createUser(server, 'alice');
   }

@@ -27,7 +27,8 @@ export interface EdusOptions {
   services: Services;
   client: FederationClient;
   transactions: TransactionReceiver;
-  sender: EduSender;
+  /** Without one (this process sends nothing to other servers), local changes are not sent on. */
+  sender?: EduSender;
   log: Logger;
 }
 
@@ -48,7 +49,7 @@ export class Edus {
     transactions.onEdu('m.device_list_update', this.deviceLists.onDeviceListUpdate);
     transactions.onEdu('m.signing_key_update', this.deviceLists.onSigningKeyUpdate);
     services.e2ee.keys.setRemote(new RemoteKeys(services.stores, client, this.deviceLists));
-    new OutboundEdus(services, sender, this.tasks).start();
+    if (sender) new OutboundEdus(services, sender, this.tasks).start();
     services.events.subscribe(({ event, roomId }) => {
       const { type, state_key: userId, content } = event.pdu;
       if (type !== 'm.room.member' || userId === undefined || (content.membership !== 'leave' && content.membership !== 'ban')) return;

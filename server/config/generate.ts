@@ -229,6 +229,9 @@ federation:
   retry_initial_ms: ${d('federation.retry_initial_ms')}
   # then twice as long after each failure, up to this.
   retry_max_ms: ${d('federation.retry_max_ms')}
+  # Whether this process sends our events to other servers. Leave it on; with
+  # several Weft processes on one database, exactly one should have it.
+  send_outbound: ${d('federation.send_outbound')}
 
 # Delivery of notifications to push gateways (the http pushers clients set).
 # A failed notification is retried with exponential backoff, then dropped; what

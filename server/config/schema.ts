@@ -97,6 +97,11 @@ export interface Config {
     retry_initial_ms: number;
     /** ...up to this. */
     retry_max_ms: number;
+    /**
+     * Whether this process sends our events and EDUs to other servers. With
+     * several processes on one database, exactly one should.
+     */
+    send_outbound: boolean;
   };
   /** Delivery to push gateways (docs/push.md). */
   push: {
@@ -301,6 +306,7 @@ export const configSchema = {
         request_timeout_ms: { type: 'integer', minimum: 100, default: 60_000 },
         retry_initial_ms: { type: 'integer', minimum: 1, default: 5000 },
         retry_max_ms: { type: 'integer', minimum: 1, default: 24 * 60 * 60 * 1000 },
+        send_outbound: { type: 'boolean', default: true },
       },
     },
     push: {
