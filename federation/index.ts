@@ -11,6 +11,7 @@ import type { ServerRequest } from '../server/http/app';
 import type { Services } from '../server/services';
 import { federationBackfiller } from './backfill';
 import { createFederationClient, type FederationClient } from './client';
+import { Edus } from './edus';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { TransactionReceiver } from './inbound/transactions';
 import { createMemberships } from './memberships';
@@ -28,6 +29,8 @@ export interface Federation {
   keyRing: KeyRing;
   /** Other servers' transactions: EDU handlers register here. */
   transactions: TransactionReceiver;
+  /** Typing, receipts, presence, to-device messages and device lists across servers. */
+  edus: Edus;
   /** Our events and EDUs to other servers, through persistent per-destination queues; absent when config.federation.send_outbound is off. */
   sender?: FederationSender;
   /** Stops outbound work; called before the database closes. */
@@ -58,6 +61,7 @@ export function createFederation(services: Services, log: Logger): Federation {
         client.put<TransactionResult>(destination, `/_matrix/federation/v1/send/${encodeURIComponent(txnId)}`, body, { signal }),
     },
   });
+  const edus = new Edus({ services, client, transactions, sender: outbound?.sender, log });
   const memberships = createMemberships({ services, client, keyRing: keys.keyRing, log, sender: outbound?.sender });
   return {
     routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions), ...memberships.routes],
@@ -71,7 +75,10 @@ export function createFederation(services: Services, log: Logger): Federation {
     keyRing: keys.keyRing,
     transactions,
     sender: outbound?.sender,
+    edus,
     async stop() {
+      // EDUs still being queued need the sender.
+      await edus.stop();
       await outbound?.stop();
       await client.close();
     },

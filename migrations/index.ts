@@ -14,7 +14,8 @@ import * as federationOutbox from './0011_federation_outbox';
 import * as openidTokens from './0012_openid_tokens';
 import * as roomStateAfter from './0013_room_state_after';
 import * as backfill from './0014_backfill';
-import * as strippedState from './0015_stripped_state';
+import * as remoteDevices from './0015_remote_devices';
+import * as strippedState from './0016_stripped_state';
 
 export interface Migration {
   name: string;
@@ -41,5 +42,6 @@ export const migrations: Migration[] = [
   { name: '0012_openid_tokens', up: openidTokens.up, down: forwardOnly },
   { name: '0013_room_state_after', up: roomStateAfter.up, down: forwardOnly },
   { name: '0014_backfill', up: backfill.up, down: forwardOnly },
-  { name: '0015_stripped_state', up: strippedState.up, down: forwardOnly },
+  { name: '0015_remote_devices', up: remoteDevices.up, down: forwardOnly },
+  { name: '0016_stripped_state', up: strippedState.up, down: forwardOnly },
 ];

@@ -52,6 +52,27 @@ export class DeviceInboxStore {
     return inserted.length > 0;
   }
 
+  /** Whether the sending device's transaction ID is recorded (without recording it). */
+  async txnClaimed(sender: { userId: string; deviceId: string }, txnId: string): Promise<boolean> {
+    const row = await this.db('to_device_txns').where({ user_id: sender.userId, device_id: sender.deviceId, txn_id: txnId }).first('txn_id');
+    return row !== undefined;
+  }
+
+  /** Records a message received from another server (m.direct_to_device); false when it was received before. */
+  async claimRemoteMessage(trx: Db, origin: string, messageId: string): Promise<boolean> {
+    const inserted = await trx('to_device_remote_txns')
+      .insert({ origin, message_id: messageId, received_ts: this.now() })
+      .onConflict(['origin', 'message_id'])
+      .ignore()
+      .returning('message_id');
+    return inserted.length > 0;
+  }
+
+  /** Forgets the message IDs received before `ts`: a server retries a transaction for far less long. */
+  async pruneRemoteMessages(ts: number): Promise<void> {
+    await this.db('to_device_remote_txns').where('received_ts', '<', ts).delete();
+  }
+
   /** The devices of these users (the queues messages may go to), by user. */
   async devicesOf(trx: Db, userIds: readonly string[]): Promise<Map<string, Set<string>>> {
     const found = new Map<string, Set<string>>();

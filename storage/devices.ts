@@ -35,8 +35,8 @@ export class DeviceStore {
     private readonly tokensChanged: (trx: Db) => void = () => {},
   ) {}
 
-  async list(userId: string): Promise<DeviceRow[]> {
-    return (await this.db<Raw>('devices').where({ user_id: userId }).orderBy('device_id')).map(fromRaw);
+  async list(userId: string, db: Db = this.db): Promise<DeviceRow[]> {
+    return (await db<Raw>('devices').where({ user_id: userId }).orderBy('device_id')).map(fromRaw);
   }
 
   async get(userId: string, deviceId: string): Promise<DeviceRow | undefined> {

@@ -24,6 +24,7 @@ import { PusherStore } from './pushers';
 import { ReceiptStore } from './receipts';
 import { RegistrationTokenStore } from './registration-tokens';
 import { RelationStore } from './relations';
+import { RemoteDeviceStore } from './remote-devices';
 import { ReportStore } from './reports';
 import { RoomAliasStore } from './room-aliases';
 import { RoomDirectoryStore } from './room-directory';
@@ -77,6 +78,8 @@ export interface Stores {
   serverKeys: ServerKeyStore;
   openIdTokens: OpenIdTokenStore;
   federationOutbox: FederationOutboxStore;
+  /** Other servers' users' device lists and keys as cached here; the last device list update sent per local user. */
+  remoteDevices: RemoteDeviceStore;
   /** Stripped state that came with memberships of rooms this server is not in. */
   strippedState: StrippedStateStore;
 }
@@ -124,6 +127,7 @@ export function createStores(db: Db): Stores {
     serverKeys: new ServerKeyStore(db),
     openIdTokens: new OpenIdTokenStore(db),
     federationOutbox: new FederationOutboxStore(db, rooms),
+    remoteDevices: new RemoteDeviceStore(db),
     strippedState: new StrippedStateStore(db),
   };
 }

@@ -154,6 +154,24 @@ export class MembershipStore {
     return row !== undefined;
   }
 
+  /** Whether `userId` is joined to a room that a user of `serverName` is joined to as well (`userId` aside). */
+  async sharesARoomWithServer(userId: string, serverName: string, db: Db = this.db): Promise<boolean> {
+    const pattern = `%:${serverName.replace(/[\\%_]/g, (c) => `\\${c}`)}`;
+    const rows: { state_key: string }[] = await db('current_state as mine')
+      .join('events as em', 'em.nid', 'mine.event_nid')
+      .join('current_state as other', function () {
+        this.on('other.room_nid', '=', 'mine.room_nid').andOn('other.type', '=', 'mine.type');
+      })
+      .join('events as eo', 'eo.nid', 'other.event_nid')
+      .where({ 'mine.type': 'm.room.member', 'mine.state_key': userId, 'em.membership': 'join', 'eo.membership': 'join' })
+      .andWhereNot('other.state_key', userId)
+      .andWhereRaw("other.state_key like ? escape '\\'", [pattern])
+      .distinct('other.state_key')
+      .limit(100);
+    // LIKE ignores case in SQLite and the server name is what follows the first colon: keep exact matches.
+    return rows.some((r) => r.state_key.slice(r.state_key.indexOf(':') + 1) === serverName);
+  }
+
   /** The users joined to at least one of the rooms `userId` is joined to (including `userId`). */
   async roomMatesOf(userId: string, db: Db = this.db): Promise<Set<string>> {
     const rows = await db('current_state as mine')

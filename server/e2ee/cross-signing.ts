@@ -66,7 +66,7 @@ export class CrossSigning {
     await this.stores.db.transaction(async (trx) => {
       for (const [usage, key] of changed) await this.stores.crossSigning.put(userId, usage, key, trx);
       // Only the user sees their user-signing key; the other keys concern everyone they share a room with.
-      if (changed.some(([usage]) => usage !== 'user_signing')) await this.deviceLists.changed(userId, trx);
+      if (changed.some(([usage]) => usage !== 'user_signing')) await this.deviceLists.changed(userId, trx, { crossSigning: true });
       else await this.deviceLists.changedFor(userId, userId, trx);
     });
   }
@@ -119,7 +119,12 @@ export class CrossSigning {
       await this.stores.db.transaction(async (trx) => {
         await this.stores.deviceKeys.addSignatures(deviceSignatures, trx);
         await this.stores.crossSigning.addMasterKeySignatures(masterSignatures, trx);
-        if (signedOwn) await this.deviceLists.changed(me, trx);
+        if (signedOwn) {
+          await this.deviceLists.changed(me, trx, {
+            devices: deviceSignatures.map((s) => s.deviceId),
+            crossSigning: masterSignatures.some((s) => s.userId === me),
+          });
+        }
         for (const target of signedOthers) await this.deviceLists.changedFor(target, me, trx);
       });
     }

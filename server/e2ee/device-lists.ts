@@ -1,8 +1,11 @@
 /**
  * Device list changes (docs/e2ee.md): recording them, waking exactly the syncs
  * they concern, and working out whom a requester must be told about, for
- * /sync's `device_lists` and for GET /keys/changes alike.
+ * /sync's `device_lists` and for GET /keys/changes alike. Other servers' users'
+ * changes are recorded here too (federation); listeners hear of local users'
+ * public changes, to tell other servers.
  */
+import { parseUserId } from '../../spec/identifiers';
 import type { Stores } from '../../storage';
 import type { Db } from '../../storage/db';
 import type { MembershipChange } from '../../storage/memberships';
@@ -28,22 +31,55 @@ export interface KnownRooms {
   membershipChanges?(): Promise<readonly MembershipChange[]>;
 }
 
+/** What changed in a user's device list. */
+export interface DeviceListChangeScope {
+  /** The devices added, deleted, renamed, or whose keys or signatures changed. */
+  devices?: readonly string[];
+  /** Their master or self-signing key, or the signatures of their master key. */
+  crossSigning?: boolean;
+}
+
+/** A local user's public device list change, once committed: each device's change has a position of its own. */
+export interface LocalDeviceListChange {
+  userId: string;
+  devices: { deviceId: string; streamId: number }[];
+  crossSigning: boolean;
+}
+
+export type DeviceListListener = (change: LocalDeviceListChange) => void;
+
 const LEFT: readonly string[] = ['leave', 'ban'];
 
 export class DeviceLists {
+  private readonly listeners: DeviceListListener[] = [];
+
   constructor(
     private readonly stores: Stores,
     private readonly notifier: Notifier,
+    private readonly serverName: string,
   ) {}
 
+  /** Registers a listener of local users' public device list changes. */
+  onLocalChange(listener: DeviceListListener): void {
+    this.listeners.push(listener);
+  }
+
   /**
-   * Records, inside `trx`, that `userId`'s devices or keys changed. Once it
-   * commits, the syncs of everyone in a room with them, and their own, wake.
+   * Records, inside `trx`, that `userId`'s devices or keys changed: one position
+   * per device named in `scope` (or one for the whole list). Once it commits,
+   * the syncs of everyone in a room with them, and their own, wake.
    */
-  async changed(userId: string, trx: Db): Promise<void> {
+  async changed(userId: string, trx: Db, scope: DeviceListChangeScope = {}): Promise<void> {
     const rooms = await this.stores.memberships.roomsOf(userId, ['join'], trx);
-    await this.stores.deviceListChanges.record(userId, null, trx);
-    whenSettled(trx, () => void this.stores.deviceListChanges.positions.caughtUp().then(() => this.notifier.notify([userKey(userId), ...rooms.map(roomKey)])));
+    const devices: LocalDeviceListChange['devices'] = [];
+    for (const deviceId of new Set(scope.devices)) devices.push({ deviceId, streamId: await this.stores.deviceListChanges.record(userId, null, trx) });
+    if (devices.length === 0) await this.stores.deviceListChanges.record(userId, null, trx);
+    const change: LocalDeviceListChange = { userId, devices, crossSigning: scope.crossSigning ?? false };
+    const local = parseUserId(userId)?.serverName === this.serverName;
+    whenSettled(trx, () => {
+      void this.stores.deviceListChanges.positions.caughtUp().then(() => this.notifier.notify([userKey(userId), ...rooms.map(roomKey)]));
+      if (local) for (const listener of this.listeners) listener(change);
+    });
   }
 
   /** Records a change of `userId`'s keys that only `viewer` sees (their own signatures of them). */

@@ -19,7 +19,7 @@ export interface E2ee {
 }
 
 export function createE2ee(stores: Stores, notifier: Notifier, uia: Uia, serverName: string): E2ee {
-  const deviceLists = new DeviceLists(stores, notifier);
+  const deviceLists = new DeviceLists(stores, notifier, serverName);
   return {
     deviceLists,
     keys: new E2eKeys(stores, deviceLists, serverName),

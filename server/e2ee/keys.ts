@@ -1,8 +1,9 @@
 /**
  * Key distribution (end_to_end_encryption.md, "Key Distribution"): devices
  * upload their identity, one-time and fallback keys; other users query
- * identity and cross-signing keys and claim one-time keys. Users of other
- * servers are reported in `failures` until federation exists.
+ * identity and cross-signing keys and claim one-time keys. Other servers'
+ * users' keys come from the RemoteKeySource federation sets (setRemote); without
+ * one, their servers are reported in `failures`.
  */
 import { invalidParam, MatrixError } from '../../spec/errors';
 import { keyJson, sameSignedContent, splitKeyId, withSignatures, type JsonObject } from '../../spec/e2e-keys';
@@ -26,6 +27,10 @@ const SIGNED_CURVE25519 = 'signed_curve25519';
 /** `failures` for a server this one cannot ask (yet). */
 const unreachable = () => ({ status: 503, message: 'Federation is not available' });
 
+/** How long to wait for other servers when the client does not say (the spec's recommendation), and at most. */
+export const DEFAULT_REMOTE_KEYS_TIMEOUT_MS = 10_000;
+const MAX_REMOTE_KEYS_TIMEOUT_MS = 60_000;
+
 export interface QueryKeysResponse {
   device_keys: Record<string, Record<string, JsonObject>>;
   master_keys: Record<string, JsonObject>;
@@ -34,9 +39,26 @@ export interface QueryKeysResponse {
   failures: Record<string, unknown>;
 }
 
+export interface ClaimKeysResponse {
+  one_time_keys: Record<string, Record<string, Record<string, unknown>>>;
+  failures: Record<string, unknown>;
+}
+
+/**
+ * Other servers' users' keys (federation). Each takes only users of other
+ * servers; `failures` is keyed by server name.
+ */
+export interface RemoteKeySource {
+  /** Identity and cross-signing keys: user ID → device IDs (empty: every device). */
+  query(users: Record<string, string[]>, timeoutMs: number): Promise<Omit<QueryKeysResponse, 'user_signing_keys'>>;
+  /** One-time keys: user ID → device ID → algorithm. */
+  claim(keys: Record<string, Record<string, string>>, timeoutMs: number): Promise<ClaimKeysResponse>;
+}
+
 export class E2eKeys {
   /** Every /sync reports the device's key counts; they change only through this class (and device deletion). */
   private readonly statuses = new InvalidatedCache<KeyStatus>(50_000);
+  private remote?: RemoteKeySource;
 
   constructor(
     private readonly stores: Stores,
@@ -59,7 +81,7 @@ export class E2eKeys {
     return this.stores.db.transaction(async (trx) => {
       whenSettled(trx, () => this.forgetStatus(userId, deviceId), () => this.forgetStatus(userId, deviceId));
       if (deviceKeys && (await this.stores.deviceKeys.put(userId, deviceId, deviceKeys, trx))) {
-        await this.deviceLists.changed(userId, trx);
+        await this.deviceLists.changed(userId, trx, { devices: [deviceId] });
       }
       const existing = await this.stores.oneTimeKeys.existing(userId, deviceId, oneTimeKeys, trx);
       for (const key of oneTimeKeys) {
@@ -72,6 +94,11 @@ export class E2eKeys {
       for (const key of fallbackKeys) await this.stores.oneTimeKeys.setFallback(userId, deviceId, key, trx);
       return { one_time_key_counts: withDefaultCount(await this.stores.oneTimeKeys.counts(userId, deviceId, trx)) };
     });
+  }
+
+  /** Sets where other servers' users' keys come from (federation). */
+  setRemote(remote: RemoteKeySource): void {
+    this.remote = remote;
   }
 
   /** The device's one-time key counts and unused fallback key algorithms, for every /sync. */
@@ -99,21 +126,30 @@ export class E2eKeys {
   async query(requester: KeyRequester | null, body: QueryKeysBody): Promise<QueryKeysResponse> {
     const response: QueryKeysResponse = { device_keys: {}, master_keys: {}, self_signing_keys: {}, user_signing_keys: {}, failures: {} };
     const wanted = new Map<string, Set<string> | 'all'>();
+    const remoteUsers: Record<string, string[]> = {};
     for (const [userId, deviceIds] of Object.entries(body.device_keys)) {
       const server = this.serverOf(userId);
       if (server !== this.serverName) {
-        response.failures[server] = unreachable();
+        if (this.remote) remoteUsers[userId] = deviceIds;
+        else response.failures[server] = unreachable();
         continue;
       }
       response.device_keys[userId] = {};
       wanted.set(userId, deviceIds.length === 0 ? 'all' : new Set(deviceIds));
     }
     const users = [...wanted.keys()];
-    const [devices, crossSigning, masterSignatures] = await Promise.all([
+    const [devices, crossSigning, masterSignatures, remote] = await Promise.all([
       this.stores.deviceKeys.forUsers(users),
       this.stores.crossSigning.keysOf(users),
       this.stores.crossSigning.masterKeySignatures(users, requester?.userId ?? null),
+      Object.keys(remoteUsers).length > 0 ? this.remote!.query(remoteUsers, remoteTimeout(body.timeout)) : undefined,
     ]);
+    if (remote) {
+      Object.assign(response.device_keys, remote.device_keys);
+      Object.assign(response.master_keys, remote.master_keys);
+      Object.assign(response.self_signing_keys, remote.self_signing_keys);
+      Object.assign(response.failures, remote.failures);
+    }
     for (const device of devices) {
       const devicesWanted = wanted.get(device.userId);
       if (devicesWanted !== 'all' && !devicesWanted?.has(device.deviceId)) continue;
@@ -135,15 +171,20 @@ export class E2eKeys {
    * POST /keys/claim: each device's oldest one-time key of the algorithm asked
    * for, else its fallback key. Every claim is exclusive (storage/one-time-keys.ts).
    */
-  async claim(body: ClaimKeysBody): Promise<{ one_time_keys: Record<string, Record<string, Record<string, unknown>>>; failures: Record<string, unknown> }> {
+  async claim(body: ClaimKeysBody): Promise<ClaimKeysResponse> {
     const oneTimeKeys: Record<string, Record<string, Record<string, unknown>>> = {};
     const failures: Record<string, unknown> = {};
-    for (const [userId, devices] of Object.entries(body.one_time_keys)) {
+    const remoteKeys: Record<string, Record<string, string>> = {};
+    for (const userId of Object.keys(body.one_time_keys)) {
       const server = this.serverOf(userId);
-      if (server !== this.serverName) {
-        failures[server] = unreachable();
-        continue;
-      }
+      if (server === this.serverName) continue;
+      if (this.remote) remoteKeys[userId] = body.one_time_keys[userId];
+      else failures[server] = unreachable();
+    }
+    // Other servers are asked while the local keys are claimed.
+    const remote = Object.keys(remoteKeys).length > 0 ? this.remote!.claim(remoteKeys, remoteTimeout(body.timeout)) : undefined;
+    for (const [userId, devices] of Object.entries(body.one_time_keys)) {
+      if (this.serverOf(userId) !== this.serverName) continue;
       for (const [deviceId, algorithm] of Object.entries(devices)) {
         const key: ClaimedKey | undefined =
           (await this.stores.oneTimeKeys.claim(userId, deviceId, algorithm)) ??
@@ -151,6 +192,11 @@ export class E2eKeys {
         this.forgetStatus(userId, deviceId);
         if (key) ((oneTimeKeys[userId] ??= {})[deviceId] = { [key.id]: key.key });
       }
+    }
+    if (remote) {
+      const answer = await remote;
+      Object.assign(oneTimeKeys, answer.one_time_keys);
+      Object.assign(failures, answer.failures);
     }
     return { one_time_keys: oneTimeKeys, failures };
   }
@@ -209,5 +255,9 @@ export interface KeyStatus {
 }
 
 const statusKey = (userId: string, deviceId: string) => `${userId}|${deviceId}`;
+
+/** The client's `timeout` for other servers, within bounds. */
+const remoteTimeout = (timeout: number | undefined): number =>
+  Math.min(Math.max(timeout ?? DEFAULT_REMOTE_KEYS_TIMEOUT_MS, 1), MAX_REMOTE_KEYS_TIMEOUT_MS);
 
 const withDefaultCount = (counts: Record<string, number>): Record<string, number> => ({ [SIGNED_CURVE25519]: 0, ...counts });

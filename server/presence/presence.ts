@@ -13,6 +13,10 @@
  * Changes of state, status message or currently_active take a new stream
  * position and wake the syncs of the user and of their rooms; a later
  * last-active time alone is written at most once a minute and announced to no one.
+ *
+ * Other servers' users' presence comes through applyRemote (their server's
+ * m.presence EDUs) and is stored as it comes; listeners hear of the announced
+ * changes of local users, to tell other servers.
  */
 import { forbidden, notFound } from '../../spec/errors';
 import { parseUserId } from '../../spec/identifiers';
@@ -54,6 +58,9 @@ export function presenceContent(fields: PresenceFields, now: number): Record<str
   return content;
 }
 
+/** Told of each announced change of a local user's presence. */
+export type PresenceListener = (userId: string, fields: PresenceFields) => void;
+
 const announced = (a: PresenceFields, b: PresenceFields) =>
   a.state !== b.state || a.statusMsg !== b.statusMsg || a.currentlyActive !== b.currentlyActive;
 
@@ -66,6 +73,7 @@ export class Presence {
   private sweeping?: Promise<void>;
   /** Whether the users a previous run left online have been taken over. */
   private adopted = false;
+  private readonly listeners: PresenceListener[] = [];
 
   constructor(
     private readonly stores: Stores,
@@ -140,6 +148,30 @@ export class Presence {
     );
   }
 
+  /** Registers a listener of local users' announced presence changes. */
+  onLocalChange(listener: PresenceListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Other servers' users' presence (an m.presence EDU), stored as given: a
+   * change clients must hear about wakes the syncs of the user's rooms.
+   * Ignored while presence is disabled.
+   */
+  async applyRemote(updates: readonly (PresenceFields & { userId: string })[]): Promise<void> {
+    if (!this.enabled) return;
+    for (const { userId, ...after } of updates) {
+      if (this.isLocal(userId)) continue;
+      const before = (await this.stores.presence.get(userId)) ?? NEVER_SEEN;
+      if (announced(before, after)) {
+        await this.stores.presence.set(userId, after);
+        await this.wake(userId);
+      } else if (after.lastActiveTs > before.lastActiveTs) {
+        await this.stores.presence.touch(userId, after.lastActiveTs);
+      }
+    }
+  }
+
   /** The m.presence event of a stored presence, with the last-active time as this process knows it. */
   eventOf(row: PresenceRow): { type: string; sender: string; content: Record<string, unknown> } {
     const lastActiveTs = Math.max(row.lastActiveTs, this.tracked.get(row.userId)?.fields?.lastActiveTs ?? 0);
@@ -188,6 +220,7 @@ export class Presence {
           tracked.storedActiveTs = after.lastActiveTs;
           tracked.fields = after;
           await this.wake(userId);
+          for (const listener of this.listeners) listener(userId, after);
         } else {
           tracked.fields = after;
           if (after.lastActiveTs - tracked.storedActiveTs >= LAST_ACTIVE_WRITE_INTERVAL_MS) {

@@ -5,6 +5,10 @@
  * marker is the room account data m.fully_read, which only this module writes.
  *
  * Wake-ups: a public receipt concerns the room; a private one only its owner.
+ *
+ * Other servers' users' receipts come through applyRemote (their server's
+ * m.receipt EDUs); listeners hear of local users' public receipts, to tell
+ * other servers. Private receipts never leave this server.
  */
 import { forbidden, invalidParam, notFound } from '../../spec/errors';
 import { isValidRoomId } from '../../spec/identifiers';
@@ -26,6 +30,19 @@ export const isReadReceiptType = (type: string): type is ReadReceiptType => (REA
 /** Told when a receipt lowered a user's unread counts (push gateways get the new counts). */
 export type CountsListener = (userId: string) => void;
 
+/** A public receipt as it crosses servers. */
+export interface PublicReceipt {
+  roomId: string;
+  userId: string;
+  type: string;
+  eventId: string;
+  threadId?: string;
+  ts: number;
+}
+
+/** Told of each public receipt a local user set. */
+export type ReceiptListener = (receipt: PublicReceipt) => void;
+
 interface ReceiptWrite {
   type: ReadReceiptType;
   event: StoredEvent;
@@ -33,6 +50,8 @@ interface ReceiptWrite {
 }
 
 export class Receipts {
+  private readonly listeners: ReceiptListener[] = [];
+
   constructor(
     private readonly stores: Stores,
     private readonly notifier: Notifier,
@@ -64,11 +83,43 @@ export class Receipts {
     await this.write(userId, roomId, receipts, fullyRead);
   }
 
+  /** Registers a listener of local users' public receipts. */
+  onPublicReceipt(listener: ReceiptListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Another server's users' m.read receipts in a room (an m.receipt EDU): each
+   * for a user joined to the room, and only moving forwards. A receipt may
+   * point at an event not received yet: it then counts as at the latest position.
+   */
+  async applyRemote(roomId: string, receipts: readonly Omit<PublicReceipt, 'roomId' | 'type'>[]): Promise<void> {
+    if (!(await this.stores.rooms.get(roomId))) return;
+    const accepted: (typeof receipts)[number][] = [];
+    for (const receipt of receipts) if ((await this.stores.memberships.of(roomId, receipt.userId)) === 'join') accepted.push(receipt);
+    if (accepted.length === 0) return;
+    const events = await this.stores.events.get(accepted.map((r) => r.eventId));
+    const latest = await this.stores.events.positions.latest();
+    let set = false;
+    await this.stores.db.transaction(async (trx) => {
+      for (const { userId, eventId, threadId, ts } of accepted) {
+        const event = events.get(eventId);
+        const known = event !== undefined && event.roomId === roomId && event.streamOrdering !== null;
+        const eventStream = known ? event.streamOrdering! : latest;
+        if (await this.stores.receipts.put(trx, { roomId, userId, type: 'm.read', threadId, eventId, eventStream, ts })) set = true;
+      }
+    });
+    if (!set) return;
+    await this.stores.receipts.positions.caughtUp();
+    this.notifier.notify([roomKey(roomId)]);
+  }
+
   /** Writes the receipts and the fully read marker in one transaction, then wakes whom they concern. */
   private async write(userId: string, roomId: string, receipts: readonly ReceiptWrite[], fullyRead: StoredEvent | undefined): Promise<void> {
     const now = this.now();
     const keys = new Set<WakeKey>();
     let countsChanged = false;
+    const announced: PublicReceipt[] = [];
     const moveFullyRead = fullyRead !== undefined && (await this.fullyReadBefore(userId, roomId, fullyRead));
     await this.stores.db.transaction(async (trx) => {
       if (moveFullyRead) await this.accountData.put(userId, roomId, FULLY_READ, { event_id: fullyRead.event.id }, trx);
@@ -76,12 +127,14 @@ export class Receipts {
         const streamOrdering = event.streamOrdering!;
         const set = await this.stores.receipts.put(trx, { roomId, userId, type, threadId, eventId: event.event.id, eventStream: streamOrdering, ts: now });
         if (!set) continue;
+        if (!PRIVATE_RECEIPT_TYPES.includes(type)) announced.push({ roomId, userId, type, eventId: event.event.id, threadId, ts: now });
         keys.add(PRIVATE_RECEIPT_TYPES.includes(type) ? userKey(userId) : roomKey(roomId));
         if ((await this.stores.pushActions.markRead(trx, userId, roomId, { streamOrdering, threadId }, now)) > 0) countsChanged = true;
       }
     });
     await this.stores.receipts.positions.caughtUp();
     this.notifier.notify(keys);
+    for (const receipt of announced) for (const listener of this.listeners) listener(receipt);
     if (countsChanged) this.countsChanged(userId);
   }
 

@@ -35,8 +35,8 @@ export interface LoginResult extends IssuedSession {
 
 export const newDeviceId = () => randomBytes(6).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X');
 
-/** Told, inside the transaction, that a user's set of devices changed (a device list change, docs/e2ee.md). */
-export type DevicesChangedHook = (userId: string, trx: Db) => Promise<void>;
+/** Told, inside the transaction, that some of a user's devices were added, deleted or renamed (a device list change, docs/e2ee.md). */
+export type DevicesChangedHook = (userId: string, deviceIds: readonly string[], trx: Db) => Promise<void>;
 
 export class Accounts {
   private devicesChanged: DevicesChangedHook = async () => {};
@@ -163,7 +163,7 @@ export class Accounts {
     await this.stores.db.transaction(async (trx) => {
       await this.stores.users.setPasswordHash(userId, passwordHash, trx);
       if (!options.logoutDevices) return;
-      if ((await this.stores.devices.delete(userId, others, trx)) > 0) await this.devicesChanged(userId, trx);
+      if ((await this.stores.devices.delete(userId, others, trx)) > 0) await this.devicesChanged(userId, others, trx);
       // Also catches tokens of a device signed in since the list was read.
       await this.stores.tokens.deleteForUser(userId, options.keep, trx);
     });
@@ -176,7 +176,8 @@ export class Accounts {
   async deactivate(userId: string): Promise<void> {
     await this.stores.db.transaction(async (trx) => {
       await this.stores.users.markDeactivated(userId, trx);
-      if ((await this.stores.devices.deleteAll(userId, trx)) > 0) await this.devicesChanged(userId, trx);
+      const devices = (await this.stores.devices.list(userId, trx)).map((d) => d.deviceId);
+      if ((await this.stores.devices.deleteAll(userId, trx)) > 0) await this.devicesChanged(userId, devices, trx);
       await this.stores.profiles.clear(userId, trx);
       await this.stores.accountData.deleteAll(userId, trx);
     });
@@ -185,8 +186,9 @@ export class Accounts {
   /** Signs devices out for good (logout, device deletion): their tokens and keys go with them. */
   async deleteDevices(userId: string, deviceIds: readonly string[] | 'all'): Promise<void> {
     await this.stores.db.transaction(async (trx) => {
-      const deleted = deviceIds === 'all' ? await this.stores.devices.deleteAll(userId, trx) : await this.stores.devices.delete(userId, [...deviceIds], trx);
-      if (deleted > 0) await this.devicesChanged(userId, trx);
+      const ids = deviceIds === 'all' ? (await this.stores.devices.list(userId, trx)).map((d) => d.deviceId) : [...deviceIds];
+      const deleted = deviceIds === 'all' ? await this.stores.devices.deleteAll(userId, trx) : await this.stores.devices.delete(userId, ids, trx);
+      if (deleted > 0) await this.devicesChanged(userId, ids, trx);
     });
   }
 
@@ -194,7 +196,7 @@ export class Accounts {
   async renameDevice(userId: string, deviceId: string, displayName: string | null): Promise<boolean> {
     return this.stores.db.transaction(async (trx) => {
       const renamed = await this.stores.devices.setDisplayName(userId, deviceId, displayName, trx);
-      if (renamed) await this.devicesChanged(userId, trx);
+      if (renamed) await this.devicesChanged(userId, [deviceId], trx);
       return renamed;
     });
   }
@@ -209,7 +211,7 @@ export class Accounts {
   ): Promise<LoginResult> {
     const deviceId = device.deviceId ?? newDeviceId();
     return this.stores.db.transaction(async (trx) => {
-      if (await this.stores.devices.createIfMissing(userId, deviceId, device.displayName, this.now(), trx)) await this.devicesChanged(userId, trx);
+      if (await this.stores.devices.createIfMissing(userId, deviceId, device.displayName, this.now(), trx)) await this.devicesChanged(userId, [deviceId], trx);
       const session = await this.sessions.issue(userId, deviceId, device.refreshable ?? false, trx);
       return { user_id: userId, device_id: deviceId, ...session };
     });

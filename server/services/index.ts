@@ -100,8 +100,8 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const accountData = new AccountData(stores, notifier);
   const e2ee = createE2ee(stores, notifier, uia, config.server_name);
   sync.register(new DeviceListStream(stores, e2ee.deviceLists, e2ee.keys));
-  accounts.onDevicesChanged(async (userId, trx) => {
-    await e2ee.deviceLists.changed(userId, trx);
+  accounts.onDevicesChanged(async (userId, deviceIds, trx) => {
+    await e2ee.deviceLists.changed(userId, trx, { devices: deviceIds });
     whenSettled(trx, () => e2ee.keys.forgetStatus(userId));
   });
   const typing = new Typing(stores, notifier);

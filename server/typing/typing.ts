@@ -3,6 +3,9 @@
  * ephemeral, so it lives in this process's memory only. Its stream position
  * counts changes from the clock reading at start-up: a sync token from an
  * earlier run is below it and reads as "long ago" (see TypingStream).
+ *
+ * Other servers' users type through setRemote (their server's m.typing EDUs);
+ * listeners hear of local users' typing, to tell other servers.
  */
 import { forbidden } from '../../spec/errors';
 import type { Stores } from '../../storage';
@@ -12,6 +15,9 @@ import { roomKey, type Notifier } from '../sync/notifier';
 /** The timeout when the client gives none, and the longest one it may ask for (as Synapse). */
 export const DEFAULT_TYPING_TIMEOUT_MS = 30_000;
 export const MAX_TYPING_TIMEOUT_MS = 120_000;
+
+/** Told when a local user starts (or goes on) typing, or stops. */
+export type TypingListener = (roomId: string, userId: string, typing: boolean) => void;
 
 interface RoomTyping {
   /** Each typing user and the timer that ends their typing. */
@@ -25,6 +31,9 @@ export class Typing {
   readonly startPosition: number;
   private position: number;
   private readonly rooms = new Map<string, RoomTyping>();
+  private readonly listeners: TypingListener[] = [];
+  /** Users typing whose typing other servers told us of: their stopping is not ours to announce. */
+  private readonly remote = new Set<string>();
 
   constructor(
     private readonly stores: Stores,
@@ -45,8 +54,30 @@ export class Typing {
   async set(userId: string, roomId: string, timeoutMs: number | null): Promise<void> {
     const joined = (await this.stores.rooms.get(roomId)) !== undefined && (await this.stores.memberships.of(roomId, userId)) === 'join';
     if (!joined) throw forbidden(`${userId} is not in room ${roomId}`);
-    if (timeoutMs === null) this.stop(roomId, userId);
+    if (timeoutMs === null) this.stop(roomId, userId, false);
     else this.start(roomId, userId, Math.min(timeoutMs, MAX_TYPING_TIMEOUT_MS));
+    this.announce(roomId, userId, timeoutMs !== null);
+  }
+
+  /**
+   * Another server's user starts typing for `timeoutMs` or stops (an m.typing
+   * EDU, which has no timeout of its own). Ignored unless the user is joined to
+   * the room; returns whether it was applied.
+   */
+  async setRemote(roomId: string, userId: string, typing: boolean, timeoutMs: number): Promise<boolean> {
+    if ((await this.stores.rooms.get(roomId)) === undefined || (await this.stores.memberships.of(roomId, userId)) !== 'join') return false;
+    if (typing) {
+      this.remote.add(typingKey(roomId, userId));
+      this.start(roomId, userId, timeoutMs);
+    } else {
+      this.stop(roomId, userId, false);
+    }
+    return true;
+  }
+
+  /** Registers a listener of local users' typing. */
+  onChange(listener: TypingListener): void {
+    this.listeners.push(listener);
   }
 
   /** The users typing in the room now, and the position of the room's last change (undefined: none since start-up). */
@@ -65,6 +96,7 @@ export class Typing {
   close(): void {
     for (const room of this.rooms.values()) for (const timer of room.users.values()) clearTimeout(timer);
     this.rooms.clear();
+    this.remote.clear();
   }
 
   private start(roomId: string, userId: string, timeoutMs: number): void {
@@ -77,13 +109,19 @@ export class Typing {
     if (!previous) this.changed(roomId, room);
   }
 
-  private stop(roomId: string, userId: string): void {
+  /** Ends the user's typing in the room; a local user's ending that no request asked for (timeout, leaving) is announced. */
+  private stop(roomId: string, userId: string, announce = true): void {
     const room = this.rooms.get(roomId);
     const timer = room?.users.get(userId);
     if (!room || !timer) return;
     clearTimeout(timer);
     room.users.delete(userId);
     this.changed(roomId, room);
+    if (!this.remote.delete(typingKey(roomId, userId)) && announce) this.announce(roomId, userId, false);
+  }
+
+  private announce(roomId: string, userId: string, typing: boolean): void {
+    for (const listener of this.listeners) listener(roomId, userId, typing);
   }
 
   private changed(roomId: string, room: RoomTyping): void {
@@ -91,3 +129,5 @@ export class Typing {
     this.notifier.notify([roomKey(roomId)]);
   }
 }
+
+const typingKey = (roomId: string, userId: string) => `${roomId}|${userId}`;
