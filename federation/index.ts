@@ -14,6 +14,7 @@ import { createFederationClient, type FederationClient } from './client';
 import { Edus } from './edus';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { TransactionReceiver } from './inbound/transactions';
+import { createMemberships } from './memberships';
 import { createFederationSender, type FederationSender, type TransactionResult } from './sender';
 import { remoteEventSource } from './remote-source';
 import { federationReadRoutes } from './routes';
@@ -61,8 +62,9 @@ export function createFederation(services: Services, log: Logger): Federation {
     },
   });
   const edus = new Edus({ services, client, transactions, sender: outbound?.sender, log });
+  const memberships = createMemberships({ services, client, keyRing: keys.keyRing, log, sender: outbound?.sender });
   return {
-    routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions)],
+    routes: [...keys.routes, ...federationReadRoutes(services), ...sendRoutes(transactions), ...memberships.routes],
     async authenticateServer(request) {
       const origin = await keys.authenticateServer(request);
       // A server that talks to us is up: whatever waits for it goes now.

@@ -15,6 +15,7 @@ import * as openidTokens from './0012_openid_tokens';
 import * as roomStateAfter from './0013_room_state_after';
 import * as backfill from './0014_backfill';
 import * as remoteDevices from './0015_remote_devices';
+import * as strippedState from './0016_stripped_state';
 
 export interface Migration {
   name: string;
@@ -42,4 +43,5 @@ export const migrations: Migration[] = [
   { name: '0013_room_state_after', up: roomStateAfter.up, down: forwardOnly },
   { name: '0014_backfill', up: backfill.up, down: forwardOnly },
   { name: '0015_remote_devices', up: remoteDevices.up, down: forwardOnly },
+  { name: '0016_stripped_state', up: strippedState.up, down: forwardOnly },
 ];

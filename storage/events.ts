@@ -224,6 +224,33 @@ export class EventStore {
       state_after: before,
       stream_ordering: status !== 'accepted' ? null : (historicalOrdering ?? this.nextStreamOrdering(trx)),
     };
+    const inserted = await this.insert(trx, roomNid, event, fields);
+    if (inserted) return inserted;
+    const existing = await trx('events').where({ event_id: event.id }).first('nid', 'status', 'stream_ordering', 'state_before', 'state_after');
+    if (existing.status !== 'outlier' || status === 'outlier') {
+      const stored = { streamOrdering: num(existing.stream_ordering), stateGroupBefore: num(existing.state_before), stateGroupAfter: num(existing.state_after) };
+      return { stored: { ...stored, alreadyStored: true } };
+    }
+    const [updated] = await trx('events').where({ nid: existing.nid }).update(fields).returning('stream_ordering');
+    return { nid: Number(existing.nid), streamOrdering: num(updated.stream_ordering) };
+  }
+
+  /**
+   * Stores a membership event of a room this server is not in (an invite from
+   * another server, or a knock or leave made through a resident server): an
+   * outlier, since its place in the DAG is unknown, but with a stream position,
+   * so that /sync can tell the user. Its state groups stay null: no timeline
+   * shows it and no state is read at it. Nothing changes if it is stored already.
+   */
+  async persistOutOfBand(trx: Db, roomId: string, event: RoomEvent): Promise<{ streamOrdering: number | null; alreadyStored: boolean }> {
+    const roomNid = await this.rooms.nid(roomId, trx);
+    const fields = { status: 'outlier', rejection_reason: null, state_before: null, state_after: null, stream_ordering: this.nextStreamOrdering(trx) };
+    const inserted = await this.positions.track(trx, () => this.insert(trx, roomNid, event, fields), (row) => row?.streamOrdering ?? null);
+    return inserted ? { streamOrdering: inserted.streamOrdering, alreadyStored: false } : { streamOrdering: null, alreadyStored: true };
+  }
+
+  /** Inserts a new event row with its edges; undefined when the event is stored already. */
+  private async insert(trx: Db, roomNid: number, event: RoomEvent, fields: Record<string, unknown>): Promise<{ nid: number; streamOrdering: number | null } | undefined> {
     const [inserted] = await trx('events')
       .insert({
         ...fields,
@@ -241,17 +268,9 @@ export class EventStore {
       .onConflict('event_id')
       .ignore()
       .returning(['nid', 'stream_ordering']);
-    if (inserted) {
-      await this.insertEdges(trx, Number(inserted.nid), event);
-      return { nid: Number(inserted.nid), streamOrdering: num(inserted.stream_ordering) };
-    }
-    const existing = await trx('events').where({ event_id: event.id }).first('nid', 'status', 'stream_ordering', 'state_before', 'state_after');
-    if (existing.status !== 'outlier' || status === 'outlier') {
-      const stored = { streamOrdering: num(existing.stream_ordering), stateGroupBefore: num(existing.state_before), stateGroupAfter: num(existing.state_after) };
-      return { stored: { ...stored, alreadyStored: true } };
-    }
-    const [updated] = await trx('events').where({ nid: existing.nid }).update(fields).returning('stream_ordering');
-    return { nid: Number(existing.nid), streamOrdering: num(updated.stream_ordering) };
+    if (!inserted) return undefined;
+    await this.insertEdges(trx, Number(inserted.nid), event);
+    return { nid: Number(inserted.nid), streamOrdering: num(inserted.stream_ordering) };
   }
 
   async get(ids: readonly string[], db: Db = this.db): Promise<Map<string, StoredEvent>> {

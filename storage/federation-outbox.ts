@@ -183,6 +183,16 @@ export class FederationOutboxStore {
   }
 
   /**
+   * Queues one PDU for each destination outside the fan-out: an event of
+   * another server's user that a handshake through us accepted (send_join,
+   * send_leave, send_knock), which the spec asks us to pass on.
+   */
+  async queuePdu(destinations: readonly string[], eventId: string): Promise<void> {
+    const values = destinations.map((destination) => ({ destination, kind: 'pdu', event_id: eventId }));
+    for (const batch of batches(values, 500)) await this.db('federation_outbox').insert(batch);
+  }
+
+  /**
    * Queues an EDU for each destination. With a coalescing key, it replaces the
    * destination's unsent EDUs with the same key (those already in a transaction
    * being attempted stay: that transaction must be resent as it was).

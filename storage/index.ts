@@ -33,6 +33,7 @@ import { RoomStore } from './rooms';
 import { ServerKeyStore } from './server-keys';
 import { SharedSecretNonceStore } from './shared-secret-nonces';
 import { StateGroupStore } from './state-groups';
+import { StrippedStateStore } from './stripped-state';
 import { TimelineStore } from './timeline';
 import { TokenStore } from './tokens';
 import { UiaSessionStore } from './uia-sessions';
@@ -79,6 +80,8 @@ export interface Stores {
   federationOutbox: FederationOutboxStore;
   /** Other servers' users' device lists and keys as cached here; the last device list update sent per local user. */
   remoteDevices: RemoteDeviceStore;
+  /** Stripped state that came with memberships of rooms this server is not in. */
+  strippedState: StrippedStateStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -125,5 +128,6 @@ export function createStores(db: Db): Stores {
     openIdTokens: new OpenIdTokenStore(db),
     federationOutbox: new FederationOutboxStore(db, rooms),
     remoteDevices: new RemoteDeviceStore(db),
+    strippedState: new StrippedStateStore(db),
   };
 }

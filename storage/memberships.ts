@@ -101,6 +101,21 @@ export class MembershipStore {
     return rows.map((r: { state_key: string }) => r.state_key).filter((userId: string) => userId.slice(userId.indexOf(':') + 1) === serverName);
   }
 
+  /**
+   * Whether any user of `serverName` is joined to the room: one indexed
+   * probe, stopping at the first such member (joinedOnServer lists them all).
+   */
+  async anyJoinedOnServer(roomId: string, serverName: string, db: Db = this.db): Promise<boolean> {
+    const suffix = `:${serverName}`;
+    const row = await db('current_state as cs')
+      .join('events as e', 'e.nid', 'cs.event_nid')
+      .where({ 'cs.room_nid': await this.rooms.nid(roomId, db), 'cs.type': 'm.room.member', 'e.membership': 'join' })
+      // An exact, case-sensitive suffix (LIKE ignores case in SQLite); a valid server name has no colon before its port.
+      .andWhereRaw('substr(cs.state_key, length(cs.state_key) - ?) = ?', [suffix.length - 1, suffix])
+      .first(db.raw('1 as found'));
+    return row !== undefined;
+  }
+
   /** The servers of the room's joined members, each with how many of them it has (user IDs only: no event is loaded). */
   async joinedServers(roomId: string, db: Db = this.db): Promise<Map<string, number>> {
     const rows: { state_key: string }[] = await db('current_state as cs')

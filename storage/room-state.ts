@@ -66,11 +66,13 @@ export class RoomStateStore {
 
   /**
    * Makes `group` the room's current state, writing only the entries that differ
-   * from the previous current state.
+   * from the previous current state. `outOfBand`: the change comes with no
+   * timeline event (a membership of a room this server is not in), so it is
+   * not noted on the room's latest event.
    */
-  async setCurrentState(trx: Db, roomId: string, group: number): Promise<void> {
+  async setCurrentState(trx: Db, roomId: string, group: number, options: { outOfBand?: boolean } = {}): Promise<void> {
     const roomNid = await this.rooms.nid(roomId, trx);
-    await this.recordOnLatestEvent(trx, roomNid, group);
+    if (!options.outOfBand) await this.recordOnLatestEvent(trx, roomNid, group);
     const previous = await this.currentStateGroup(roomId, trx);
     if (previous === group) return;
     const changes: Map<StateTuple, StateRef | null> = previous === null ? await this.groups.readRefs(group, trx) : await this.groups.diff(previous, group, trx);

@@ -22,6 +22,7 @@ import type { Pdu } from '../spec/pdu';
 import { roomVersion, type RoomVersion } from '../spec/room-versions';
 import { parseSigningKey } from '../spec/signing-key';
 import { signingKeyPair, verifyEventSignature } from '../spec/signing';
+import type { RemoteMemberships } from '../server/rooms/remote-memberships';
 import { persistRemoteJoin } from './helpers/remote-members';
 import { createRoom, enc, roomPath, send } from './helpers/rooms';
 import { createUser, freshDatabase, startServer, type DeepPartial, type TestServer, type TestUser } from './helpers/server';
@@ -204,6 +205,9 @@ describe('federation sender', function () {
       const roomId = await roomWithRemotes(sender, [`@bob:${REMOTE_A}`, `@carol:${REMOTE_B}`]);
       // Behind: the events are all committed before the sender looks, so the current state already holds the kick.
       if (lagging) await stopSenders();
+      // The invitee's server countersigns a remote invite (PUT /invite); here it is played by one that signs nothing.
+      const countersign: Pick<RemoteMemberships, 'invite'> = { invite: async ({ event }) => event.pdu };
+      server.hs.services.rooms.setRemote(countersign as RemoteMemberships);
       const invite = await server.request('POST', roomPath(roomId, '/invite'), { token: alice.accessToken, body: { user_id: `@erin:${REMOTE_C}` } });
       assert.equal(invite.status, 200, JSON.stringify(invite.body));
       const before = await send(server, alice, roomId, { msgtype: 'm.text', body: 'before the kick' });

@@ -65,7 +65,8 @@ export class TransactionReceiver {
       [...byRoom].map(async ([roomId, roomPdus]) => {
         const version = roomVersion((await this.services.stores.rooms.get(roomId))?.version ?? '');
         const idOf = (pdu: Record<string, unknown>) => (version ? eventIdOf(pdu, version) : undefined);
-        if (!version) {
+        // A room we know only from an invite, or have left, is not ours to follow.
+        if (!version || !(await this.services.rooms.isResident(roomId))) {
           for (const pdu of roomPdus) results[idOf(pdu) ?? String(pdu.event_id ?? '')] = { error: 'This server is not in the room' };
           return;
         }

@@ -32,6 +32,9 @@ export class LocalUsers {
 
   /** GET /query/profile: the whole profile, or only `field` (404 if unset). */
   async profile(userId: string, field?: string): Promise<Record<string, unknown>> {
+    // Never passed on: Profiles asks other servers about their users, which this endpoint must not do for a caller.
+    const parsed = parseUserId(userId);
+    if (parsed && parsed.serverName !== this.services.config.server_name) throw notFound('No such user on this server');
     if (field === undefined) return this.services.profiles.get(userId);
     return { [field]: await this.services.profiles.getField(userId, field) };
   }

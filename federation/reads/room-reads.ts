@@ -159,7 +159,7 @@ export class RoomReads {
    * The union of the events' auth chains: their auth events, theirs, and so on.
    * From room version 12 the create event, which auth_events leave out, is included.
    */
-  private async authChain(roomId: string, version: RoomVersion, starts: readonly StoredEvent[]): Promise<StoredEvent[]> {
+  async authChain(roomId: string, version: RoomVersion, starts: readonly StoredEvent[]): Promise<StoredEvent[]> {
     const createId = createEventIdOfRoom(roomId, version);
     const authIds = (stored: StoredEvent) => {
       const ids = authEventIds(stored.event.pdu);

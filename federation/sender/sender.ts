@@ -33,6 +33,18 @@ export class FederationSender {
     for (const destination of targets) this.delivery.kick(destination);
   }
 
+  /**
+   * Queues a PDU the fan-out does not send, one of another server's user that
+   * a handshake through us accepted, for each destination (this server,
+   * invalid names and duplicates left out); resolves once it is stored.
+   */
+  async sendPdu(destinations: Iterable<string>, eventId: string): Promise<void> {
+    const targets = [...new Set(destinations)].filter((d) => d !== this.serverName && isValidServerName(d));
+    if (targets.length === 0) return;
+    await this.stores.federationOutbox.queuePdu(targets, eventId);
+    for (const destination of targets) this.delivery.kick(destination);
+  }
+
   /** The other servers with a user joined to the room (none for an unknown room): where its EDUs go. */
   async serversInRoom(roomId: string): Promise<string[]> {
     if (!(await this.stores.rooms.get(roomId))) return [];

@@ -25,6 +25,8 @@ export interface CreateRoomDeps {
   /** Reserves `#localpart:server` for the room; throws 400 M_ROOM_IN_USE if taken. */
   reserveAlias?(alias: string, roomId: string, creator: string, append: Appender): Promise<void>;
   serverName: string;
+  /** Whether an invitee is invited in the creating transaction; the others (other servers' users) are invited by the caller afterwards. */
+  invitesHere?(invitee: string): boolean;
 }
 
 export async function createRoom(creator: string, request: CreateRoomBody, deps: CreateRoomDeps): Promise<Room> {
@@ -62,7 +64,7 @@ export async function createRoom(creator: string, request: CreateRoomBody, deps:
     if (request.topic !== undefined) {
       await state('m.room.topic', { topic: request.topic, 'm.topic': { 'm.text': [{ body: request.topic, mimetype: 'text/plain' }] } });
     }
-    for (const invitee of invitees) {
+    for (const invitee of invitees.filter((id) => deps.invitesHere?.(id) ?? true)) {
       const content: Record<string, unknown> = { membership: 'invite' };
       if (request.is_direct) content.is_direct = true;
       await state('m.room.member', content, invitee);

@@ -14,7 +14,7 @@ import { checkKnownContent } from '../../spec/event-content';
 import { checkEventFormat } from '../../spec/event-format';
 import { roomIdOfCreateEvent } from '../../spec/event-hashes';
 import { forbidden, MatrixError, notFound } from '../../spec/errors';
-import { AuthError, type RoomEvent, type StateEvents } from '../../spec/pdu';
+import { AuthError, stateTuple, type RoomEvent, type StateEvents } from '../../spec/pdu';
 import { CREATE_TUPLE } from '../../spec/power-levels';
 import { roomVersion, type RoomVersion } from '../../spec/room-versions';
 import type { SigningKeyPair } from '../../spec/signing';
@@ -50,14 +50,53 @@ export class EventSender {
     return this.inRoom(roomId, (appender) => appender.append(draft));
   }
 
+  /**
+   * The event `draft` would be on the room's current state and forward
+   * extremities, signed by this server and authorised, but not stored: for an
+   * event another server must see first (an invite it countersigns).
+   */
+  async prepare(roomId: string, draft: EventDraft): Promise<{ room: Room; event: RoomEvent }> {
+    return this.stores.rooms.withLock(roomId, async (trx) => {
+      const room = await this.roomIn(trx, roomId);
+      return { room, event: await this.build(trx, room, draft) };
+    });
+  }
+
+  /**
+   * An event built on `on` alone (its one prev event and, with the create
+   * event absent, its auth event), signed and not stored: a leave that
+   * declines an invite to a room this server is not in and no resident server
+   * would take. It is never checked against the room's auth rules.
+   */
+  buildOn(room: Room, draft: EventDraft, on: RoomEvent): RoomEvent {
+    const { type, state_key: stateKey } = on.pdu;
+    return buildEvent(draft, {
+      version: room.version,
+      roomId: room.roomId,
+      serverName: this.serverName,
+      signingKey: this.signingKey,
+      nowMs: this.now(),
+      state: stateKey === undefined ? new Map() : new Map([[stateTuple(type, stateKey), on]]),
+      parents: [{ id: on.id, depth: on.pdu.depth, sha256: on.pdu.hashes.sha256 }],
+    });
+  }
+
+  /**
+   * A template for another server's user (make_join, make_leave, make_knock):
+   * the event as prepare() builds it, without hashes, signatures or (room
+   * versions 1-2) event ID, which the user's server adds, and with `origin`
+   * naming this server. 403 when the auth rules would refuse it now.
+   */
+  async template(roomId: string, draft: EventDraft): Promise<{ room: Room; template: Record<string, unknown> }> {
+    const { room, event } = await this.prepare(roomId, draft);
+    const { hashes: _hashes, signatures: _signatures, event_id: _eventId, ...template } = event.pdu;
+    return { room, template: { ...template, origin: this.serverName } };
+  }
+
   /** Runs `fn` with the room locked; every event it appends is published once the transaction commits. */
   async inRoom<T>(roomId: string, fn: (appender: Appender) => Promise<T>): Promise<T> {
     const published: PersistedEvent[] = [];
-    const result = await this.stores.rooms.withLock(roomId, async (trx) => {
-      const row = await this.stores.rooms.get(roomId, trx);
-      if (!row) throw notFound('Unknown room');
-      return fn(this.appender(trx, { roomId, version: knownVersion(row.version) }, published));
-    });
+    const result = await this.stores.rooms.withLock(roomId, async (trx) => fn(this.appender(trx, await this.roomIn(trx, roomId), published)));
     await this.announce(published);
     return result;
   }
@@ -86,6 +125,12 @@ export class EventSender {
     });
     await this.announce(published);
     return { room, result };
+  }
+
+  private async roomIn(trx: Db, roomId: string): Promise<Room> {
+    const row = await this.stores.rooms.get(roomId, trx);
+    if (!row) throw notFound('Unknown room');
+    return { roomId, version: knownVersion(row.version) };
   }
 
   /** Publishes committed events once readers can read them (an earlier write still in flight may hold them back). */

@@ -197,7 +197,9 @@ export class RemoteEvents {
    * stored as an outlier, the state becomes a state group, and the join event
    * is checked against its auth events and that state and accepted on top of
    * it, becoming the room's first forward extremity. Creates the room if it
-   * is new to us. Nothing is stored unless the join event is accepted.
+   * is new to us. Our own view of the room's current state, if any (from
+   * before we left, or an invite's), is not consulted (no check 6). Nothing
+   * is stored unless the join event is accepted.
    */
   async acceptRoomState(origin: string, snapshot: RoomSnapshot): Promise<ReceivedEvent> {
     const { verifier } = this.connected();
@@ -314,7 +316,8 @@ export class RemoteEvents {
       return this.store(trx, room, event, 'accepted', before, undefined, published, ordering);
     }
 
-    const current = await this.stores.roomState.currentStateGroup(room.roomId, trx);
+    // A join from send_join is checked against the resident's state only: ours is stale (we left) or partial (an invite).
+    const current = inputs.before ? null : await this.stores.roomState.currentStateGroup(room.roomId, trx);
     const currentFailure = current === null || current === before.group
       ? undefined
       : failureOf(event, await this.stores.roomState.currentStateEvents(room.roomId, keys, trx), room.version);

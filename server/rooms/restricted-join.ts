@@ -49,7 +49,12 @@ export async function restrictedJoinAuthoriser(
   if (membership === 'invite' || membership === 'join') return undefined;
 
   const joinedRooms = new Set(await stores.memberships.roomsOf(userId, ['join']));
-  if (!allowedRoomIds(joinRules).some((id) => joinedRooms.has(id))) {
+  const allowed = allowedRoomIds(joinRules);
+  if (!allowed.some((id) => joinedRooms.has(id))) {
+    // Another server's user may be in a room we are not in: we cannot tell (restricted rooms, server-server API).
+    if (parseUserId(userId)?.serverName !== serverName && !(await residentInAny(stores, serverName, allowed))) {
+      throw new MatrixError(400, 'M_UNABLE_TO_AUTHORISE_JOIN', 'This server is in none of the rooms this room admits members of');
+    }
     throw forbidden('You are not a member of any of the rooms this room admits members of');
   }
   const levels = PowerLevels.fromState(state, room.version);
@@ -62,4 +67,12 @@ export async function restrictedJoinAuthoriser(
     throw new MatrixError(400, 'M_UNABLE_TO_GRANT_JOIN', 'No member of this server may invite you to this room');
   }
   return candidates[0].userId;
+}
+
+/** Whether one of our users is joined to any of the rooms, so their membership lists are current here. */
+async function residentInAny(stores: Stores, serverName: string, roomIds: readonly string[]): Promise<boolean> {
+  for (const roomId of roomIds) {
+    if ((await stores.rooms.get(roomId)) && (await stores.memberships.anyJoinedOnServer(roomId, serverName))) return true;
+  }
+  return false;
 }

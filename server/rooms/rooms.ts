@@ -6,25 +6,29 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ClientEvent } from '../../spec/client-event';
-import { forbidden, MatrixError, notFound } from '../../spec/errors';
-import { parseUserId } from '../../spec/identifiers';
+import { forbidden, invalidParam, MatrixError, notFound } from '../../spec/errors';
+import { isValidServerName, parseRoomAlias, parseUserId } from '../../spec/identifiers';
 import { splitStateTuple, stateTuple, type RoomEvent } from '../../spec/pdu';
 import { PowerLevels } from '../../spec/power-levels';
-import { roomVersion } from '../../spec/room-versions';
+import { roomVersion, type RoomVersion } from '../../spec/room-versions';
 import type { CreateRoomBody, UpgradeBody } from '../../spec/schemas/rooms';
 import type { Stores } from '../../storage';
 import type { Db } from '../../storage/db';
 import type { Config } from '../config/schema';
 import type { Requester } from '../http/route';
-import { Aliases } from './aliases';
+import { Aliases, type ResolvedAlias } from './aliases';
 import { ClientEvents } from './client-events';
 import { parseRoomToken } from './tokens';
 import { createRoom } from './create-room';
 import { RoomDirectory } from './directory';
 import type { EventSender } from './event-sender';
 import { requireGuestMayJoin } from './guest-access';
+import type { OutOfBandMemberships } from './out-of-band';
+import type { RemoteEvents } from './remote-events';
+import type { RemoteMemberships } from './remote-memberships';
 import { Reports } from './reports';
 import { restrictedJoinAuthoriser } from './restricted-join';
+import { strippedEvents, strippedStatePdus } from './stripped-state';
 import { upgradeRoom } from './upgrade';
 import { Visibility } from './visibility';
 
@@ -49,11 +53,16 @@ export class Rooms {
   readonly aliases: Aliases;
   readonly directory: RoomDirectory;
   readonly reports: Reports;
+  /** Federation's side of joining, leaving, knocking and inviting across servers; unset, other servers' rooms are unknown rooms. */
+  private remote: RemoteMemberships | undefined;
 
   constructor(
     private readonly stores: Stores,
     private readonly sender: EventSender,
     private readonly config: Config,
+    private readonly remoteEvents: RemoteEvents,
+    /** Memberships of our users in rooms this server is not in. */
+    readonly outOfBand: OutOfBandMemberships,
     private readonly now: () => number = Date.now,
   ) {
     this.visibility = new Visibility(stores);
@@ -61,6 +70,11 @@ export class Rooms {
     this.aliases = new Aliases(stores, sender, config, this.visibility, now);
     this.directory = new RoomDirectory(stores, config, now);
     this.reports = new Reports(stores, this.visibility, config, now);
+  }
+
+  /** Federation connects its side of membership changes here at start-up. */
+  setRemote(remote: RemoteMemberships): void {
+    this.remote = remote;
   }
 
   async create(requester: Requester, request: CreateRoomBody): Promise<string> {
@@ -74,8 +88,13 @@ export class Rooms {
       serverName: this.config.server_name,
       profileOf: (userId) => this.stores.profiles.get(userId),
       reserveAlias: (alias, roomId, creator, appender) => this.aliases.reserve(alias, roomId, creator, appender.trx),
+      invitesHere: (invitee) => !this.isRemoteUser(invitee),
     });
     if (request.visibility === 'public') await this.directory.publishNewRoom(room.roomId);
+    // Other servers' users are invited once the room exists: their servers must countersign each invite.
+    for (const invitee of (request.invite ?? []).filter((id) => this.isRemoteUser(id))) {
+      await this.inviteRemote(requester, room.roomId, invitee, { membership: 'invite', ...(request.is_direct && { is_direct: true }) });
+    }
     return room.roomId;
   }
 
@@ -202,17 +221,36 @@ export class Rooms {
     return joined;
   }
 
+  /** The room an alias names and servers that can help join it: ours, or the alias's server's answer; 404 M_NOT_FOUND for an unknown alias. */
+  async lookupAlias(alias: string): Promise<ResolvedAlias> {
+    const parsed = parseRoomAlias(alias);
+    if (!parsed) throw invalidParam(`'${alias}' is not a valid room alias`);
+    if (parsed.serverName === this.config.server_name || !this.remote) return this.aliases.resolve(alias);
+    return this.remote.resolveAlias(alias);
+  }
+
   /** The room an alias names; 404 M_NOT_FOUND for an unknown alias. */
   async resolveAlias(alias: string): Promise<string> {
-    return (await this.aliases.resolve(alias)).room_id;
+    return (await this.lookupAlias(alias)).room_id;
+  }
+
+  /** Whether one of our users is joined to the room: then this server takes part in it and changes memberships itself. */
+  async isResident(roomId: string): Promise<boolean> {
+    if (!(await this.stores.rooms.get(roomId))) return false;
+    return this.stores.memberships.anyJoinedOnServer(roomId, this.config.server_name);
   }
 
   async joinedRooms(userId: string): Promise<string[]> {
     return this.stores.memberships.roomsOf(userId, ['join']);
   }
 
-  /** POST /join and /rooms/{roomId}/join for a room on this server. */
-  async join(requester: Requester, roomId: string, reason?: string): Promise<void> {
+  /**
+   * POST /join and /rooms/{roomId}/join: on this server when it is in the room,
+   * else through the `via` servers and the others remoteServers finds.
+   */
+  async join(requester: Requester, roomId: string, reason?: string, via: readonly string[] = []): Promise<void> {
+    const servers = await this.remoteServers(roomId, requester.userId, via);
+    if (servers) return this.joinRemote(requester, roomId, reason, servers);
     const room = await this.requireRoom(roomId);
     if (requester.isGuest) await requireGuestMayJoin(this.stores, roomId);
     const profile = await this.stores.profiles.get(requester.userId);
@@ -220,6 +258,24 @@ export class Rooms {
     const authoriser = await restrictedJoinAuthoriser(this.stores, this.config.server_name, target, requester.userId);
     const extra = authoriser === undefined ? profile : { ...profile, join_authorised_via_users_server: authoriser };
     await this.setMembership(requester, roomId, requester.userId, 'join', { reason, extra });
+  }
+
+  /**
+   * make_join, make_leave, make_knock for another server's user: their
+   * membership event built on the room's current state, unsigned (see
+   * EventSender.template). A join of a restricted room names a local member
+   * who may invite to authorise it. 403 when the auth rules would refuse it.
+   */
+  async membershipTemplate(roomId: string, userId: string, membership: 'join' | 'leave' | 'knock'): Promise<{ version: RoomVersion; template: Record<string, unknown> }> {
+    const room = await this.requireRoom(roomId);
+    const version = roomVersion(room.version)!;
+    const content: Record<string, unknown> = { membership };
+    if (membership === 'join') {
+      const authoriser = await restrictedJoinAuthoriser(this.stores, this.config.server_name, { roomId, version }, userId);
+      if (authoriser !== undefined) content.join_authorised_via_users_server = authoriser;
+    }
+    const { template } = await this.sender.template(roomId, { type: 'm.room.member', sender: userId, stateKey: userId, content });
+    return { version, template };
   }
 
   /** POST /rooms/{roomId}/upgrade: the replacement room's ID (see upgrade.ts). */
@@ -238,6 +294,8 @@ export class Rooms {
     if (current === undefined || current === 'leave' || current === 'ban') {
       throw forbidden('You are not invited to, joined to or knocking on this room');
     }
+    const servers = await this.remoteServers(roomId, requester.userId, []);
+    if (servers) return this.leaveRemote(requester, roomId, reason, servers);
     await this.setMembership(requester, roomId, requester.userId, 'leave', { reason });
   }
 
@@ -245,6 +303,7 @@ export class Rooms {
     const current = await this.currentMembership(roomId, target);
     if (current === 'join') throw forbidden(`${target} is already in the room`);
     if (current === 'ban') throw forbidden(`${target} is banned from the room`);
+    if (this.isRemoteUser(target)) return this.inviteRemote(requester, roomId, target, { membership: 'invite', ...(reason !== undefined && { reason }) });
     await this.setMembership(requester, roomId, target, 'invite', { reason });
   }
 
@@ -263,10 +322,85 @@ export class Rooms {
     await this.setMembership(requester, roomId, target, 'leave', { reason });
   }
 
-  async knock(requester: Requester, roomId: string, reason?: string): Promise<void> {
+  async knock(requester: Requester, roomId: string, reason?: string, via: readonly string[] = []): Promise<void> {
+    const servers = await this.remoteServers(roomId, requester.userId, via);
+    if (servers) {
+      const { version, event, knockRoomState } = await this.remote!.knock({ userId: requester.userId, roomId, servers, content: reasonContent(reason) });
+      return this.outOfBand.store({ roomId, version, event, strippedState: strippedEvents(knockRoomState) });
+    }
     const room = await this.requireRoom(roomId);
     if (!roomVersion(room.version)?.knocking) throw forbidden(`Room version ${room.version} does not support knocking`);
     await this.setMembership(requester, roomId, requester.userId, 'knock', { reason });
+  }
+
+  /**
+   * The servers to reach a room through when this server is not in it and
+   * federation is connected, in the order to try them: `via`, the server of
+   * whoever set the user's membership (an invite's sender), the room ID's
+   * server, then the servers of members we last knew to be joined. Undefined
+   * when the room is ours to change (we are in it) or no other server is known.
+   */
+  private async remoteServers(roomId: string, userId: string, via: readonly string[]): Promise<string[] | undefined> {
+    if (!this.remote || (await this.isResident(roomId))) return undefined;
+    const candidates = new Set(via);
+    const known = (await this.stores.rooms.get(roomId)) !== undefined;
+    const membership = known ? await this.stores.roomState.currentStateEvent(roomId, 'm.room.member', userId) : undefined;
+    if (membership) candidates.add(serverOf(membership.pdu.sender));
+    if (roomId.includes(':')) candidates.add(serverOf(roomId));
+    if (known) for (const member of await this.stores.memberships.members(roomId, { membership: 'join' })) candidates.add(serverOf(member.userId));
+    candidates.delete(this.config.server_name);
+    const servers = [...candidates].filter(isValidServerName);
+    return servers.length > 0 ? servers : undefined;
+  }
+
+  private async joinRemote(requester: Requester, roomId: string, reason: string | undefined, servers: string[]): Promise<void> {
+    // Whether the room admits guests is not known before joining it.
+    if (requester.isGuest) throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guests may not join rooms this server is not in');
+    const profile = await this.stores.profiles.get(requester.userId);
+    const { origin, snapshot } = await this.remote!.join({ userId: requester.userId, roomId, servers, content: { ...profile, ...reasonContent(reason) } });
+    const outcome = await this.remoteEvents.acceptRoomState(origin, snapshot);
+    if (outcome.status !== 'accepted') {
+      throw new MatrixError(502, 'M_UNKNOWN', `The room as ${origin} gave it could not be accepted: ${outcome.reason ?? outcome.status}`);
+    }
+  }
+
+  /**
+   * Rejects an invite or retracts a knock through a resident server. When none
+   * takes the leave, it is made here on top of the invite or knock, so the user
+   * is not left with an invite they cannot decline.
+   */
+  private async leaveRemote(requester: Requester, roomId: string, reason: string | undefined, servers: string[]): Promise<void> {
+    const content = reasonContent(reason);
+    try {
+      const { version, event } = await this.remote!.leave({ userId: requester.userId, roomId, servers, content });
+      await this.outOfBand.store({ roomId, version, event });
+    } catch (err) {
+      if (!(err instanceof MatrixError)) throw err;
+      const room = await this.requireRoom(roomId);
+      const member = await this.stores.roomState.currentStateEvent(roomId, 'm.room.member', requester.userId);
+      if (!member) throw err;
+      const version = roomVersion(room.version)!;
+      const draft = { type: 'm.room.member', sender: requester.userId, stateKey: requester.userId, content: { ...content, membership: 'leave' } };
+      await this.outOfBand.store({ roomId, version, event: this.sender.buildOn({ roomId, version }, draft, member) });
+    }
+  }
+
+  /**
+   * Invites another server's user: the invite is built and authorised here,
+   * countersigned by their server (PUT /invite), then stored like an event
+   * received from it, and the federation sender sends it to the room.
+   */
+  private async inviteRemote(requester: Requester, roomId: string, target: string, content: Record<string, unknown>): Promise<void> {
+    if (!this.remote) throw new MatrixError(502, 'M_UNKNOWN', 'This server does not federate');
+    const { room, event } = await this.sender.prepare(roomId, { type: 'm.room.member', sender: requester.userId, stateKey: target, content });
+    const inviteRoomState = await strippedStatePdus(this.stores, roomId, requester.userId);
+    const signed = await this.remote.invite({ roomId, version: room.version, event, inviteRoomState });
+    const outcome = await this.remoteEvents.receive(serverOf(target), roomId, signed);
+    if (outcome.status !== 'accepted') throw forbidden(`The invite was not accepted: ${outcome.reason ?? outcome.status}`);
+  }
+
+  private isRemoteUser(userId: string): boolean {
+    return this.remote !== undefined && parseUserId(userId)?.serverName !== this.config.server_name;
   }
 
   private async setMembership(
@@ -303,3 +437,8 @@ export class Rooms {
     return room;
   }
 }
+
+/** The server name of a user or room ID: what follows the first colon. */
+const serverOf = (id: string): string => id.slice(id.indexOf(':') + 1);
+
+const reasonContent = (reason: string | undefined): Record<string, unknown> => (reason === undefined ? {} : { reason });

@@ -23,7 +23,8 @@ export function directoryRoutes(s: Services): Route<any>[] {
       method: 'GET',
       path: `${V3}/directory/room/:roomAlias`,
       auth: 'none',
-      handler: ({ params }) => aliases.resolve(params.roomAlias),
+      // A remote alias is asked of its server (query/directory).
+      handler: ({ params }) => s.rooms.lookupAlias(params.roomAlias),
     },
     authed({
       method: 'DELETE',

@@ -27,10 +27,18 @@ export function roomRoutes(s: Services): Route<any>[] {
   const getState = ({ requester, params }: AuthedRequest<unknown>) =>
     rooms.stateContent(requester, params.roomId, params.eventType, params.stateKey ?? '');
 
-  /** The room a /join or /knock path names: a room ID here (aliases resolve through the directory). */
-  const roomIdOf = async (roomIdOrAlias: string): Promise<string> => {
-    if (roomIdOrAlias.startsWith('!')) return roomIdOrAlias;
-    if (roomIdOrAlias.startsWith('#')) return s.rooms.resolveAlias(roomIdOrAlias);
+  /**
+   * The room a /join or /knock path names (aliases resolve through the
+   * directory, here or on the alias's server), and the servers to reach it
+   * through if it is on another: `via` (and the deprecated `server_name`), then those the alias lookup named.
+   */
+  const target = async (roomIdOrAlias: string, queryAll: Record<string, string[]>): Promise<{ roomId: string; via: string[] }> => {
+    const via = [...(queryAll.via ?? []), ...(queryAll.server_name ?? [])];
+    if (roomIdOrAlias.startsWith('!')) return { roomId: roomIdOrAlias, via };
+    if (roomIdOrAlias.startsWith('#')) {
+      const resolved = await s.rooms.lookupAlias(roomIdOrAlias);
+      return { roomId: resolved.room_id, via: [...via, ...resolved.servers] };
+    }
     throw invalidParam(`'${roomIdOrAlias}' is neither a room ID nor a room alias`);
   };
 
@@ -112,9 +120,9 @@ export function roomRoutes(s: Services): Route<any>[] {
       path: `${V3}/join/:roomIdOrAlias`,
       rateLimit: 'request',
       body: reasonBody,
-      handler: async ({ requester, params, body }) => {
-        const roomId = await roomIdOf(params.roomIdOrAlias);
-        await rooms.join(requester, roomId, body.reason);
+      handler: async ({ requester, params, queryAll, body }) => {
+        const { roomId, via } = await target(params.roomIdOrAlias, queryAll);
+        await rooms.join(requester, roomId, body.reason, via);
         return { room_id: roomId };
       },
     }),
@@ -134,9 +142,9 @@ export function roomRoutes(s: Services): Route<any>[] {
       path: `${V3}/knock/:roomIdOrAlias`,
       rateLimit: 'request',
       body: reasonBody,
-      handler: async ({ requester, params, body }) => {
-        const roomId = await roomIdOf(params.roomIdOrAlias);
-        await rooms.knock(requester, roomId, body.reason);
+      handler: async ({ requester, params, queryAll, body }) => {
+        const { roomId, via } = await target(params.roomIdOrAlias, queryAll);
+        await rooms.knock(requester, roomId, body.reason, via);
         return { room_id: roomId };
       },
     }),

@@ -13,6 +13,7 @@ import { Backfill } from '../rooms/backfill';
 import { EventBus } from '../rooms/event-bus';
 import { EventSender } from '../rooms/event-sender';
 import { HistoryAccess } from '../rooms/history-access';
+import { OutOfBandMemberships } from '../rooms/out-of-band';
 import { Relations } from '../rooms/relations';
 import { RemoteEvents } from '../rooms/remote-events';
 import { Rooms } from '../rooms/rooms';
@@ -86,8 +87,8 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const uia = new Uia(stores.db, stores.uiaSessions, stores.registrationTokens, accounts, config);
   const events = new EventBus();
   const sender = new EventSender(stores, events, config.server_name, signingKeyPair(parseSigningKey(config.signing_key)));
-  const rooms = new Rooms(stores, sender, config);
   const remoteEvents = new RemoteEvents(stores, events);
+  const rooms = new Rooms(stores, sender, config, remoteEvents, new OutOfBandMemberships(stores, events));
   const historyAccess = new HistoryAccess(stores, rooms.visibility);
   const backfill = new Backfill(stores, remoteEvents, config.server_name, log);
   const timeline = new Timeline(stores, historyAccess, rooms.clientEvents, backfill);

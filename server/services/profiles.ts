@@ -6,11 +6,15 @@ import type { Db } from '../../storage/db';
 import type { ProfileStore } from '../../storage/profiles';
 import type { UserStore } from '../../storage/users';
 import type { Requester } from '../http/route';
+import type { RemoteProfiles } from '../rooms/remote-memberships';
 
 /** The only field guests may change (guest access module). */
 const GUEST_FIELDS = new Set(['displayname']);
 
 export class Profiles {
+  /** Other servers' users' profiles, once federation connects it; until then they are unknown users. */
+  private remote: RemoteProfiles | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly users: UserStore,
@@ -18,18 +22,32 @@ export class Profiles {
     private readonly serverName: string,
   ) {}
 
-  /** The whole profile of a local user; 404 for unknown and (until federation) remote users. */
+  setRemote(remote: RemoteProfiles): void {
+    this.remote = remote;
+  }
+
+  /** The whole profile of a user: a local user's from the database, another server's user's from their server; 404 for unknown users. */
   async get(userId: string): Promise<Record<string, unknown>> {
+    if (this.isRemote(userId)) return this.remote!.profile(userId);
     await this.requireKnownUser(userId);
     return this.profiles.get(userId);
   }
 
   async getField(userId: string, key: string): Promise<unknown> {
     checkProfileKey(key);
-    await this.requireKnownUser(userId);
-    const value = await this.profiles.getField(userId, key);
+    const value = this.isRemote(userId) ? (await this.remote!.profile(userId, key))[key] : await this.localField(userId, key);
     if (value === undefined) throw notFound(`No profile field '${key}'`);
     return value;
+  }
+
+  private async localField(userId: string, key: string): Promise<unknown> {
+    await this.requireKnownUser(userId);
+    return this.profiles.getField(userId, key);
+  }
+
+  private isRemote(userId: string): boolean {
+    const parsed = parseUserId(userId);
+    return this.remote !== undefined && parsed !== null && parsed.serverName !== this.serverName;
   }
 
   /** Sets `key` from a PUT body holding exactly that key. */

@@ -53,3 +53,20 @@ export const transactionBody = compileSchema<TransactionBody>({
     },
   },
 });
+
+export interface InviteV2Body {
+  room_version: string;
+  event: Record<string, unknown>;
+  invite_room_state?: unknown[];
+}
+
+/** PUT /v2/invite/{roomId}/{eventId} (invites-v2.yaml). */
+export const inviteV2Body = compileSchema<InviteV2Body>({
+  type: 'object',
+  required: ['room_version', 'event'],
+  properties: {
+    room_version: { type: 'string', maxLength: 32 },
+    event: { type: 'object' },
+    invite_room_state: { type: 'array' },
+  },
+});
