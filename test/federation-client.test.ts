@@ -245,6 +245,22 @@ describe('federation client: requests', () => {
     }
   });
 
+  it('times out a destination that accepts the connection and never answers the TLS handshake', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const sockets: net.Socket[] = [];
+    silent.on('connection', (socket) => sockets.push(socket));
+    try {
+      const started = Date.now();
+      const err = await federationError(client.get(`127.0.0.1:${(silent.address() as net.AddressInfo).port}`, '/_matrix/federation/v1/version', { timeoutMs: 300 }));
+      assert.equal(err.kind, 'timeout', err.message);
+      assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('refuses a destination that is not a server name, or has no address', async () => {
     for (const bad of ['not_valid.test', 'x.test:0', '']) assert.equal((await federationError(client.get(bad, '/_matrix/federation/v1/version'))).kind, 'invalid_destination', bad);
     const err = await federationError(client.get(`nowhere.test:${remote.port}`, '/_matrix/federation/v1/version'));

@@ -161,7 +161,7 @@ export class FederationClient {
     request.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const started = Date.now();
     try {
-      const res = await this.poolFor(destination, resolved).request({ method: request.method, path: uri, headers, body, signal: controller.signal });
+      const res = await untilAborted(this.poolFor(destination, resolved).request({ method: request.method, path: uri, headers, body, signal: controller.signal }), controller.signal);
       const text = (await readLimited(res.body, res.headers, request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES)).toString('utf8');
       this.log.debug({ destination, method: request.method, path: request.path, status: res.statusCode, ms: Date.now() - started }, 'federation request');
       return { status: res.statusCode, text };
@@ -209,6 +209,25 @@ export class FederationClient {
     this.pools.set(destination, { key, pool });
     return pool;
   }
+}
+
+/**
+ * `pending`, or a rejection as soon as `signal` aborts: undici does not end a
+ * request still waiting for its connection (a server that accepts and never
+ * answers the TLS handshake) when its signal aborts. A response that comes
+ * after all the same is thrown away.
+ */
+function untilAborted<T extends { body: { destroy(): unknown } }>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) pending.then((res) => res.body.destroy(), () => {});
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  return Promise.race([pending, aborted]).catch((err) => {
+    pending.then((res) => res.body.destroy(), () => {});
+    throw err;
+  });
 }
 
 type Fail = (kind: FederationErrorKind, message: string, details?: FederationErrorDetails) => FederationError;
