@@ -9,17 +9,19 @@
 import { join } from 'node:path';
 import type { Config } from '../../server/config/schema';
 import { freePort } from './key-server';
-import { startServer, type DeepPartial, type TestServer } from './server';
+import { freshDatabase, startServer, type DeepPartial, type TestDatabase, type TestServer } from './server';
 
 const TLS = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'tls');
 
 export interface FederatedServer extends TestServer {
   /** The server name, `127.0.0.1:PORT`: also where its federation listener answers. */
   name: string;
+  /** Its database, kept when it is stopped with `{ drop: false }`, for restartFederatedServer. */
+  database: TestDatabase;
 }
 
 /** Starts one server of a test federation. */
-export async function startFederatedServer(overrides: DeepPartial<Config> = {}): Promise<FederatedServer> {
+export async function startFederatedServer(overrides: DeepPartial<Config> = {}, database: TestDatabase = freshDatabase()): Promise<FederatedServer> {
   const port = await freePort();
   const name = `127.0.0.1:${port}`;
   const server = await startServer({
@@ -35,8 +37,17 @@ export async function startFederatedServer(overrides: DeepPartial<Config> = {}):
     ],
     ...overrides,
     federation: { verify_tls: false, retry_initial_ms: 200, retry_max_ms: 2000, request_timeout_ms: 10_000, ...overrides.federation },
-  });
-  return Object.assign(server, { name });
+  }, database);
+  return Object.assign(server, { name, database });
+}
+
+/**
+ * Starts a stopped server again (stopped with `{ drop: false }`): the same
+ * name, address, signing key and database, as after an outage.
+ */
+export async function restartFederatedServer(stopped: FederatedServer): Promise<FederatedServer> {
+  const server = await startServer({ ...stopped.config, listeners: stopped.config.listeners } as DeepPartial<Config>, stopped.database);
+  return Object.assign(server, { name: stopped.name, database: stopped.database });
 }
 
 /** Starts `count` servers of one test federation; stop them with stopAll. */
