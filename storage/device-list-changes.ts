@@ -6,7 +6,6 @@
  */
 import type { Db } from './db';
 import { StreamPositions } from './stream-positions';
-import { listOf } from './transactions';
 
 /** The visible_to of a public change. */
 const EVERYONE = '';
@@ -56,21 +55,5 @@ export class DeviceListChangeStore {
   async latestPublic(userId: string, db: Db = this.db): Promise<number> {
     const row = await db('device_list_changes').where({ user_id: userId, visible_to: EVERYONE }).first('stream_id');
     return row === undefined ? 0 : Number(row.stream_id);
-  }
-
-  /** Those of `candidates` joined to at least one room `userId` is joined to. */
-  async sharingARoomWith(userId: string, candidates: readonly string[]): Promise<Set<string>> {
-    if (candidates.length === 0) return new Set();
-    const db = this.db;
-    const rows: { state_key: string }[] = await db('current_state as mine')
-      .join('events as em', 'em.nid', 'mine.event_nid')
-      .join('current_state as other', function () {
-        this.on('other.room_nid', '=', 'mine.room_nid').andOn('other.type', '=', 'mine.type');
-      })
-      .join('events as eo', 'eo.nid', 'other.event_nid')
-      .where({ 'mine.type': 'm.room.member', 'mine.state_key': userId, 'em.membership': 'join', 'eo.membership': 'join' })
-      .whereIn('other.state_key', listOf(db, candidates, 'text'))
-      .distinct('other.state_key');
-    return new Set(rows.map((r) => r.state_key));
   }
 }

@@ -157,13 +157,7 @@ export class MembershipStore {
   /** Whether `userId` is joined to a room that a user of `serverName` is joined to as well (`userId` aside). */
   async sharesARoomWithServer(userId: string, serverName: string, db: Db = this.db): Promise<boolean> {
     const pattern = `%:${serverName.replace(/[\\%_]/g, (c) => `\\${c}`)}`;
-    const rows: { state_key: string }[] = await db('current_state as mine')
-      .join('events as em', 'em.nid', 'mine.event_nid')
-      .join('current_state as other', function () {
-        this.on('other.room_nid', '=', 'mine.room_nid').andOn('other.type', '=', 'mine.type');
-      })
-      .join('events as eo', 'eo.nid', 'other.event_nid')
-      .where({ 'mine.type': 'm.room.member', 'mine.state_key': userId, 'em.membership': 'join', 'eo.membership': 'join' })
+    const rows: { state_key: string }[] = await this.roomMates(userId, db)
       .andWhereNot('other.state_key', userId)
       .andWhereRaw("other.state_key like ? escape '\\'", [pattern])
       .distinct('other.state_key')
@@ -174,15 +168,26 @@ export class MembershipStore {
 
   /** The users joined to at least one of the rooms `userId` is joined to (including `userId`). */
   async roomMatesOf(userId: string, db: Db = this.db): Promise<Set<string>> {
-    const rows = await db('current_state as mine')
+    const rows: { state_key: string }[] = await this.roomMates(userId, db).distinct('other.state_key');
+    return new Set(rows.map((r) => r.state_key));
+  }
+
+  /** Those of `candidates` joined to at least one room `userId` is joined to. */
+  async sharingARoomWith(userId: string, candidates: readonly string[], db: Db = this.db): Promise<Set<string>> {
+    if (candidates.length === 0) return new Set();
+    const rows: { state_key: string }[] = await this.roomMates(userId, db).whereIn('other.state_key', listOf(db, candidates, 'text')).distinct('other.state_key');
+    return new Set(rows.map((r) => r.state_key));
+  }
+
+  /** The current joined members (`other.state_key`) of the rooms `userId` is joined to. */
+  private roomMates(userId: string, db: Db) {
+    return db('current_state as mine')
       .join('events as em', 'em.nid', 'mine.event_nid')
       .join('current_state as other', function () {
         this.on('other.room_nid', '=', 'mine.room_nid').andOn('other.type', '=', 'mine.type');
       })
       .join('events as eo', 'eo.nid', 'other.event_nid')
-      .where({ 'mine.type': 'm.room.member', 'mine.state_key': userId, 'em.membership': 'join', 'eo.membership': 'join' })
-      .distinct('other.state_key');
-    return new Set(rows.map((r: { state_key: string }) => r.state_key));
+      .where({ 'mine.type': 'm.room.member', 'mine.state_key': userId, 'em.membership': 'join', 'eo.membership': 'join' });
   }
 
   /**

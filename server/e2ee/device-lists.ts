@@ -128,7 +128,7 @@ export class DeviceLists {
 
     ifSharing.delete(userId);
     unlessSharing.delete(userId);
-    const sharing = await this.stores.deviceListChanges.sharingARoomWith(userId, [...new Set([...ifSharing, ...unlessSharing])]);
+    const sharing = await this.stores.memberships.sharingARoomWith(userId, [...new Set([...ifSharing, ...unlessSharing])]);
     for (const other of ifSharing) if (sharing.has(other)) changed.add(other);
     const left = new Set([...unlessSharing].filter((other) => !sharing.has(other)));
     for (const other of left) changed.delete(other);
