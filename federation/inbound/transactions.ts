@@ -58,27 +58,25 @@ export class TransactionReceiver {
     const byRoom = new Map<string, Record<string, unknown>[]>();
     for (const pdu of pdus) {
       const roomId = typeof pdu.room_id === 'string' ? pdu.room_id : '';
-      byRoom.set(roomId, [...(byRoom.get(roomId) ?? []), pdu]);
+      const list = byRoom.get(roomId);
+      if (list) list.push(pdu);
+      else byRoom.set(roomId, [pdu]);
     }
     const results: TransactionResult['pdus'] = {};
     await Promise.all(
       [...byRoom].map(async ([roomId, roomPdus]) => {
         const version = roomVersion((await this.services.stores.rooms.get(roomId))?.version ?? '');
-        const idOf = (pdu: Record<string, unknown>) => (version ? eventIdOf(pdu, version) : undefined);
+        const idOf = (pdu: Record<string, unknown>) => (version ? eventIdOf(pdu, version) : undefined) ?? String(pdu.event_id ?? '');
+        const refuseAll = (error: string) => {
+          for (const pdu of roomPdus) results[idOf(pdu)] = { error };
+        };
         // A room we know only from an invite, or have left, is not ours to follow.
-        if (!version || !(await this.services.rooms.isResident(roomId))) {
-          for (const pdu of roomPdus) results[idOf(pdu) ?? String(pdu.event_id ?? '')] = { error: 'This server is not in the room' };
-          return;
-        }
+        if (!version || !(await this.services.rooms.isResident(roomId))) return refuseAll('This server is not in the room');
         const acl = await this.services.stores.roomState.currentStateEvent(roomId, 'm.room.server_acl', '');
-        if (!serverAclAllows(acl?.pdu.content, origin)) {
-          for (const pdu of roomPdus) results[idOf(pdu) ?? ''] = { error: `Server ${origin} is denied by the room's server ACL` };
-          return;
-        }
+        if (!serverAclAllows(acl?.pdu.content, origin)) return refuseAll(`Server ${origin} is denied by the room's server ACL`);
         const outcomes = await this.services.remoteEvents.receiveBatch(origin, roomId, roomPdus);
         outcomes.forEach((outcome, i) => {
           const eventId = outcome.eventId ?? idOf(roomPdus[i]);
-          if (eventId === undefined) return;
           results[eventId] = outcome.status === 'accepted' || outcome.status === 'soft_failed' ? {} : { error: outcome.reason ?? outcome.status };
         });
       }),
