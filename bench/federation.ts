@@ -6,6 +6,10 @@
  * beforehand, each on the previous one, so only A's work is timed.
  *
  *   npm run build && node --expose-gc dist/bench/federation.js
+ * Then: the time for B's user to join a room on A whose state holds
+ * BENCH_FEDERATION_MEMBERS (2,000) members, from POST /join to the answer
+ * (make_join, send_join with the whole state, checking and storing it).
+ *
  *   BENCH_FEDERATION_PDUS=2000 (default); BENCH_FEDERATION_QUERIES=1 lists A's queries per PDU
  */
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
@@ -21,6 +25,7 @@ import { createUser } from '../test/helpers/server';
 import { median } from './lib';
 
 const PDUS = Number(process.env.BENCH_FEDERATION_PDUS ?? 2000);
+const MEMBERS = Number(process.env.BENCH_FEDERATION_MEMBERS ?? 2000);
 const PER_TRANSACTION = 50;
 const ROUNDS = 3;
 
@@ -119,6 +124,37 @@ export async function main(): Promise<void> {
     }
   }
   console.log(`median | ${median(rates).toFixed(0)} PDUs/s | ${((100 * median(rates)) / ceiling).toFixed(1)}% of the ceiling`);
+  await joinLargeRoom();
+}
+
+/** B's user joins a room on A with MEMBERS members, once per round; the room is filled through A's services, not timed. */
+async function joinLargeRoom(): Promise<void> {
+  console.log(`\njoining a remote room of ${MEMBERS} members | ms from POST /join to its answer | state events B stored`);
+  const times: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const servers = await startFederation(2);
+    const [a, b] = servers;
+    try {
+      const owner = await createUser(a, 'owner');
+      const as = (userId: string) => ({ userId, deviceId: 'BENCH', isGuest: false, isAdmin: false, accessTokenId: 0 });
+      const roomId = await a.hs.services.rooms.create(as(owner.userId), { preset: 'public_chat', room_alias_name: 'big' });
+      for (let i = 1; i < MEMBERS; i++) {
+        const userId = await a.hs.services.accounts.create({ localpart: `m${i}`, password: 'benchmark-password' });
+        await a.hs.services.rooms.join(as(userId), roomId);
+      }
+      const bob = await createUser(b, 'bob');
+      const t0 = performance.now();
+      const res = await b.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(`#big:${a.name}`)}`, { token: bob.accessToken, body: {} });
+      const ms = performance.now() - t0;
+      if (res.status !== 200) throw new Error(`join: ${res.status} ${JSON.stringify(res.body)}`);
+      times.push(ms);
+      const state = await b.hs.services.stores.roomState.currentState(roomId);
+      console.log(`${round} | ${ms.toFixed(0)} | ${state.size}`);
+    } finally {
+      await stopAll(servers);
+    }
+  }
+  console.log(`median | ${median(times).toFixed(0)} ms`);
 }
 
 if (require.main === module) {
