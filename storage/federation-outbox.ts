@@ -162,11 +162,6 @@ export class FederationOutboxStore {
     return out;
   }
 
-  /** Per room, how many users of each server are joined now. */
-  async joinedCounts(roomIds: readonly string[], db: Db = this.db): Promise<Map<string, Map<string, number>>> {
-    return (await this.membershipSince(roomIds, Number.MAX_SAFE_INTEGER, db)).joinedCounts;
-  }
-
   /**
    * Queues PDUs and moves the fan-out position from `from` to `to`, in one
    * transaction. Resolves false (queuing nothing) if the position was not `from`.

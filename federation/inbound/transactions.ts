@@ -9,9 +9,9 @@ import { badJson } from '../../spec/errors';
 import { roomVersion } from '../../spec/room-versions';
 import type { Pdu } from '../../spec/pdu';
 import type { Edu, TransactionBody } from '../../spec/schemas/federation';
-import { serverAclAllows } from '../../spec/server-acl';
 import type { Logger } from '../../server/log';
 import type { Services } from '../../server/services';
+import { aclAllows } from '../reads/server-access';
 
 /** What an EDU handler gets: the EDU's content and the server that sent it. */
 export type EduHandler = (origin: string, content: Record<string, unknown>) => Promise<void>;
@@ -72,8 +72,7 @@ export class TransactionReceiver {
         };
         // A room we know only from an invite, or have left, is not ours to follow.
         if (!version || !(await this.services.rooms.isResident(roomId))) return refuseAll('This server is not in the room');
-        const acl = await this.services.stores.roomState.currentStateEvent(roomId, 'm.room.server_acl', '');
-        if (!serverAclAllows(acl?.pdu.content, origin)) return refuseAll(`Server ${origin} is denied by the room's server ACL`);
+        if (!(await aclAllows(this.services.stores, roomId, origin))) return refuseAll(`Server ${origin} is denied by the room's server ACL`);
         const outcomes = await this.services.remoteEvents.receiveBatch(origin, roomId, roomPdus);
         outcomes.forEach((outcome, i) => {
           const eventId = outcome.eventId ?? idOf(roomPdus[i]);

@@ -16,6 +16,12 @@ import type { StoredEvent } from '../../storage/events';
 
 const HISTORY_VISIBILITY = stateTuple('m.room.history_visibility', '');
 
+/** Whether the room's current m.room.server_acl lets `origin` in (every inbound request, PDU and room EDU asks). */
+export async function aclAllows(stores: Stores, roomId: string, origin: string): Promise<boolean> {
+  const acl = await stores.roomState.currentStateEvent(roomId, 'm.room.server_acl', '');
+  return serverAclAllows(acl?.pdu.content, origin);
+}
+
 export class ServerAccess {
   constructor(private readonly stores: Stores) {}
 
@@ -30,8 +36,7 @@ export class ServerAccess {
 
   /** 403 M_FORBIDDEN if the room's current m.room.server_acl denies `origin`. */
   async checkAcl(origin: string, roomId: string): Promise<void> {
-    const acl = await this.stores.roomState.currentStateEvent(roomId, 'm.room.server_acl', '');
-    if (!serverAclAllows(acl?.pdu.content, origin)) throw forbidden(`Server ${origin} is denied by the room's server ACL`);
+    if (!(await aclAllows(this.stores, roomId, origin))) throw forbidden(`Server ${origin} is denied by the room's server ACL`);
   }
 
   /** Whether one of `origin`'s users is joined to the room now. */

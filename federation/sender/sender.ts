@@ -48,8 +48,7 @@ export class FederationSender {
   /** The other servers with a user joined to the room (none for an unknown room): where its EDUs go. */
   async serversInRoom(roomId: string): Promise<string[]> {
     if (!(await this.stores.rooms.get(roomId))) return [];
-    const counts = (await this.stores.federationOutbox.joinedCounts([roomId])).get(roomId) ?? new Map<string, number>();
-    return [...counts.keys()].filter((s) => s !== this.serverName && isValidServerName(s));
+    return [...(await this.stores.memberships.joinedServers(roomId)).keys()].filter((s) => s !== this.serverName && isValidServerName(s));
   }
 
   /** `destination` contacted us, so it is up: end its backoff and send what waits for it now. */
