@@ -38,6 +38,11 @@ export interface PersistInput {
    * becomes a forward extremity.
    */
   historicalOrdering?: number;
+  /**
+   * For an accepted event clients must not see yet (a redaction waiting for
+   * the event it redacts): no stream position until release() gives it one.
+   */
+  withheld?: boolean;
 }
 
 export interface Persisted {
@@ -193,7 +198,7 @@ export class EventStore {
     const written = await this.positions.track(
       trx,
       () => this.insertOrMoveIntoDag(trx, roomNid, input, before),
-      // History takes no live position: nothing for /sync readers to wait for.
+      // History takes no live position, nor does a withheld event: nothing for /sync readers to wait for.
       (w) => ('stored' in w || historical ? null : w.streamOrdering),
     );
     if ('stored' in written) return written.stored;
@@ -214,7 +219,7 @@ export class EventStore {
   private async insertOrMoveIntoDag(
     trx: Db,
     roomNid: number,
-    { event, status, rejectionReason, historicalOrdering }: PersistInput,
+    { event, status, rejectionReason, historicalOrdering, withheld }: PersistInput,
     before: number | null,
   ): Promise<{ nid: number; streamOrdering: number | null } | { stored: Persisted }> {
     const fields = {
@@ -222,7 +227,7 @@ export class EventStore {
       rejection_reason: rejectionReason ?? null,
       state_before: before,
       state_after: before,
-      stream_ordering: status !== 'accepted' ? null : (historicalOrdering ?? this.nextStreamOrdering(trx)),
+      stream_ordering: status !== 'accepted' || withheld ? null : (historicalOrdering ?? this.nextStreamOrdering(trx)),
     };
     const inserted = await this.insert(trx, roomNid, event, fields);
     if (inserted) return inserted;
@@ -233,6 +238,29 @@ export class EventStore {
     }
     const [updated] = await trx('events').where({ nid: existing.nid }).update(fields).returning('stream_ordering');
     return { nid: Number(existing.nid), streamOrdering: num(updated.stream_ordering) };
+  }
+
+  /**
+   * Gives a withheld event the next live stream position (under the room's
+   * lock, once the current state is set): /sync reads the room's current state
+   * at that position.
+   */
+  async release(trx: Db, eventId: string): Promise<number> {
+    const [row] = await this.positions.track(
+      trx,
+      () =>
+        trx('events')
+          .where({ event_id: eventId })
+          .whereNull('stream_ordering')
+          .update({
+            stream_ordering: this.nextStreamOrdering(trx),
+            room_state: trx.raw('(select current_state_group from rooms where rooms.nid = events.room_nid)'),
+          })
+          .returning('stream_ordering'),
+      (rows) => (rows.length === 0 ? null : Number(rows[0].stream_ordering)),
+    );
+    if (!row) throw new Error(`events: ${eventId} is not a withheld event`);
+    return Number(row.stream_ordering);
   }
 
   /**

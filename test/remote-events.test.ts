@@ -248,6 +248,44 @@ for (const versionId of ['1', '10', '11', '12']) {
       assert.deepEqual(redacted.content, {});
       assert.equal(redacted.unsigned.redacted_because.event_id, redaction.id);
     });
+
+    it('withholds a redaction from clients until the event it redacts arrives, then shows both, redacted', async () => {
+      const { roomId, model, receive } = await room();
+      const join = model.build(member(BOB, 'join'));
+      await receive(join);
+      const since = (await sync(server, alice)).next_batch;
+      const oops = model.build(text(BOB, 'oops'));
+      // On a fork beside the message, so that receiving it does not fetch the message.
+      const redaction = model.build({ type: 'm.room.redaction', sender: BOB, content: {}, redacts: oops.id }, { prev: [join.id] });
+
+      assert.deepEqual(await receive(redaction), { eventId: redaction.id, status: 'accepted' });
+      assert.deepEqual(timelineOf(await sync(server, alice, { since, timeout: 0 }), roomId), []);
+      assert.ok(!(await timelineIds(roomId)).includes(redaction.id));
+
+      assert.deepEqual(await receive(oops), { eventId: oops.id, status: 'accepted' });
+      const synced = timelineOf(await sync(server, alice, { since, timeout: 0 }), roomId);
+      assert.deepEqual(synced.map((e: any) => e.event_id), [oops.id, redaction.id]);
+      assert.deepEqual(synced[0].content, {});
+      assert.equal(synced[0].unsigned.redacted_because.event_id, redaction.id);
+      assert.deepEqual((await timelineIds(roomId)).slice(0, 2), [redaction.id, oops.id]);
+    });
+
+    it("never shows a redaction of another server's event by a sender without the redact level", async () => {
+      const { roomId, model, receive } = await room();
+      await receive(model.build(member(BOB, 'join')));
+      const since = (await sync(server, alice)).next_batch;
+      const res = await server.request('PUT', roomPath(roomId, '/send/m.room.message/keep'), { token: alice.accessToken, body: { msgtype: 'm.text', body: 'keep me' } });
+      const kept: string = res.body.event_id;
+      await model.refresh(server);
+      const redaction = model.build({ type: 'm.room.redaction', sender: BOB, content: {}, redacts: kept });
+
+      // Rooms v1-v2 reject it by their auth rules; later versions accept it into the DAG and withhold it.
+      assert.equal((await receive(redaction)).status, version.redactionAuthRule ? 'rejected' : 'accepted');
+      const synced = timelineOf(await sync(server, alice, { since, timeout: 0 }), roomId);
+      assert.deepEqual(synced.map((e: any) => e.event_id), [kept]);
+      assert.equal(synced[0].content.body, 'keep me');
+      assert.ok(!(await timelineIds(roomId)).includes(redaction.id));
+    });
   });
 
   describe(`remote events: a room joined from its state, forks and state resolution (room version ${versionId})`, function () {

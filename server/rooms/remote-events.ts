@@ -23,6 +23,11 @@
  * History (receiveHistory, from /backfill) passes checks 1-5 the same way,
  * but is not news: no check 6, a historical stream ordering, no forward
  * extremity, no current state change, nothing published.
+ *
+ * A redaction reaches clients only once it applies to an event we hold
+ * (rooms/ "Handling redactions"): until then it is withheld, in the DAG
+ * without a stream position; the event it redacts releases it on arrival,
+ * published after it.
  */
 import { authorize, authorizeByAuthEvents } from '../../spec/auth-rules';
 import { serverNameOf } from '../../spec/auth/context';
@@ -176,13 +181,16 @@ export class RemoteEvents {
     }
     const fetched: Fetched = new Map([...pool].filter(([id]) => !inBatch.has(id)));
 
+    // History is not published, but redactions it completes are: they are news.
+    const released: PersistedEvent[] = [];
     const decided = batch.length === 0 ? new Map<string, ReceivedEvent>() : await this.stores.rooms.withLock(roomId, async (trx) => {
       await this.storeOutliers(trx, room, fetched);
       const history = await this.stores.events.reserveHistoricalOrderings(trx, batch.length);
       const out = new Map<string, ReceivedEvent>();
-      for (const event of batch) out.set(event.id, await this.decide(trx, room, event, { fetched: new Map(), prevStates, history }, []));
+      for (const event of batch) out.set(event.id, await this.decide(trx, room, event, { fetched: new Map(), prevStates, history }, released));
       return out;
     });
+    await this.announce(released);
     return checks.map((c): ReceivedEvent => {
       if (!c.ok) return { eventId: c.eventId, status: 'dropped', reason: c.reason };
       const known = stored.get(c.event.id);
@@ -335,6 +343,9 @@ export class RemoteEvents {
     published: PersistedEvent[],
     historicalOrdering?: number,
   ): Promise<ReceivedEvent> {
+    const accepted = status === 'accepted';
+    const redacted = accepted ? redactedEventOf(event, room.version) : undefined;
+    const redacts = redacted !== undefined && (await this.redactionApplies(trx, room, event, before?.group ?? null, redacted));
     const persisted = await this.stores.events.persist(trx, {
       event: { id: event.id, pdu: event.pdu },
       roomId: room.roomId,
@@ -342,16 +353,53 @@ export class RemoteEvents {
       ...(reason === undefined ? {} : { rejectionReason: reason.slice(0, 500) }),
       stateGroupBefore: before?.group,
       ...(historicalOrdering === undefined ? {} : { historicalOrdering }),
+      ...(redacted !== undefined && !redacts && { withheld: true }),
     });
-    if (status === 'accepted' && historicalOrdering !== undefined) await this.applyRedactions(trx, room, event);
-    else if (status === 'accepted') {
+    if (!accepted) return { eventId: event.id, status, ...(reason === undefined ? {} : { reason }) };
+    if (redacts) await this.stores.events.setRedactedBy(trx, redacted, event.id);
+    if (historicalOrdering === undefined) {
       await this.state.updateCurrentState(trx, room);
-      await this.applyRedactions(trx, room, event);
-      const announced = { event: { id: event.id, pdu: event.pdu }, roomId: room.roomId, streamOrdering: persisted.streamOrdering! };
-      await this.bus.persisting(trx, announced);
-      published.push(announced);
+      if (persisted.streamOrdering !== null) await this.announceLater(trx, published, { id: event.id, pdu: event.pdu }, room, persisted.streamOrdering);
     }
-    return { eventId: event.id, status, ...(reason === undefined ? {} : { reason }) };
+    await this.applyWaitingRedactions(trx, room, event.id, published);
+    return { eventId: event.id, status };
+  }
+
+  /**
+   * Redactions take effect once both events are here and the redaction's
+   * sender is of the redacted event's server or has the redact level
+   * (rooms/ "Handling redactions"; in versions 1-2 the auth rules already
+   * checked it). Until then the redaction is withheld from clients: it is
+   * stored in the DAG without a stream position.
+   */
+  private async redactionApplies(trx: Db, room: Room, redaction: RoomEvent, stateGroupBefore: number | null, targetId: string): Promise<boolean> {
+    const target = (await this.stores.events.get([targetId], trx)).get(targetId);
+    if (!target || target.roomId !== room.roomId || target.status === 'rejected') return false;
+    const sender = redaction.pdu.sender;
+    if (room.version.redactionAuthRule || serverNameOf(sender) === serverNameOf(target.event.pdu.sender)) return true;
+    if (stateGroupBefore === null) return false;
+    const levels = PowerLevels.fromState(await this.state.events(trx, { group: stateGroupBefore }, [CREATE_TUPLE, POWER_LEVELS_TUPLE]), room.version);
+    return levels.user(sender) >= levels.named('redact');
+  }
+
+  /** Applies the redactions of `eventId` that arrived before it, releasing to clients those that were withheld. */
+  private async applyWaitingRedactions(trx: Db, room: Room, eventId: string, published: PersistedEvent[]): Promise<void> {
+    const ids = await this.stores.events.redactionsOf(eventId, trx);
+    if (ids.length === 0) return;
+    const redactions = await this.stores.events.get(ids, trx);
+    for (const id of ids) {
+      const redaction = redactions.get(id)!;
+      if (!(await this.redactionApplies(trx, room, redaction.event, redaction.stateGroupBefore, eventId))) continue;
+      await this.stores.events.setRedactedBy(trx, eventId, id);
+      if (redaction.streamOrdering === null) await this.announceLater(trx, published, redaction.event, room, await this.stores.events.release(trx, id));
+    }
+  }
+
+  /** Hands a live event to the bus's in-transaction hooks, to be published after the commit. */
+  private async announceLater(trx: Db, published: PersistedEvent[], event: RoomEvent, room: Room, streamOrdering: number): Promise<void> {
+    const announced = { event, roomId: room.roomId, streamOrdering };
+    await this.bus.persisting(trx, announced);
+    published.push(announced);
   }
 
   /**
@@ -419,32 +467,6 @@ export class RemoteEvents {
     return state;
   }
 
-  /**
-   * Redactions take effect once both events are here and the redaction's
-   * sender is of the redacted event's server or has the redact level
-   * (rooms/ "Handling redactions"; in versions 1-2 the auth rules already checked it).
-   */
-  private async applyRedactions(trx: Db, room: Room, event: RoomEvent): Promise<void> {
-    const pairs: { redactionId: string; targetId: string }[] = [];
-    const target = redactedBy(event, room.version);
-    if (target !== undefined) pairs.push({ redactionId: event.id, targetId: target });
-    for (const redactionId of await this.stores.events.redactionsOf(event.id, trx)) pairs.push({ redactionId, targetId: event.id });
-    if (pairs.length === 0) return;
-    const stored = await this.stores.events.get(pairs.flatMap((p) => [p.redactionId, p.targetId]), trx);
-    for (const { redactionId, targetId } of pairs) {
-      const redaction = stored.get(redactionId);
-      const redacted = stored.get(targetId);
-      if (!redaction || !redacted || redacted.roomId !== room.roomId || redacted.status === 'rejected') continue;
-      const sender = redaction.event.pdu.sender;
-      let allowed = room.version.redactionAuthRule || serverNameOf(sender) === serverNameOf(redacted.event.pdu.sender);
-      if (!allowed && redaction.stateGroupBefore !== null) {
-        const levels = PowerLevels.fromState(await this.state.events(trx, { group: redaction.stateGroupBefore }, [CREATE_TUPLE, POWER_LEVELS_TUPLE]), room.version);
-        allowed = levels.user(sender) >= levels.named('redact');
-      }
-      if (allowed) await this.stores.events.setRedactedBy(trx, targetId, redactionId);
-    }
-  }
-
   /** Publishes committed events once readers can read them, as EventSender does. */
   private async announce(published: readonly PersistedEvent[]): Promise<void> {
     if (published.length === 0) return;
@@ -478,7 +500,7 @@ function failureOf(event: RoomEvent, state: Parameters<typeof authorize>[1], ver
 }
 
 /** The event an m.room.redaction redacts: top-level before room version 11, in content from 11. */
-function redactedBy(event: RoomEvent, version: RoomVersion): string | undefined {
+function redactedEventOf(event: RoomEvent, version: RoomVersion): string | undefined {
   if (event.pdu.type !== 'm.room.redaction') return undefined;
   const modern = version.eventFormat === 'v11' || version.eventFormat === 'v12';
   const target = modern ? event.pdu.content.redacts : event.pdu.redacts;
