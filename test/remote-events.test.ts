@@ -205,6 +205,20 @@ for (const versionId of ['1', '10', '11', '12']) {
       assert.equal(source.calls.length, 0);
     });
 
+    it('takes the events of a transaction that need nothing fetched together, and fetches for the rest', async () => {
+      const { roomId, model, source } = await room();
+      const join = model.build(member(BOB, 'join'));
+      const [m1, m2] = [1, 2].map((n) => model.build(text(BOB, `chain ${n}`)));
+      // The transaction leaves out the event between m2 and `found`: `found` needs fetching.
+      const lost = model.build(text(BOB, 'lost'));
+      const found = model.build(text(BOB, 'found'));
+      const outcomes = await engine.receiveBatch(REMOTE, roomId, [found.pdu, m2.pdu, join.pdu, m1.pdu]);
+      assert.deepEqual(outcomes.map((o) => [o.eventId, o.status]), [[found.id, 'accepted'], [m2.id, 'accepted'], [join.id, 'accepted'], [m1.id, 'accepted']]);
+      assert.equal(source.count('getMissingEvents'), 1);
+      assert.equal(await statusOf(lost.id), 'accepted');
+      assert.deepEqual((await timelineIds(roomId)).slice(0, 5), [found.id, lost.id, m2.id, m1.id, join.id]);
+    });
+
     it('fills a gap too big for get_missing_events with state_ids, storing what it fetched as outliers', async () => {
       const { roomId, model, source, receive } = await room();
       await receive(model.build(member(BOB, 'join')));

@@ -14,7 +14,8 @@
  *   6. auth rules against the current state           failing: stored as soft_failed
  *
  * Fetching happens before the room lock is taken; deciding and storing happen
- * under it, in one transaction per received event. An accepted event joins
+ * under it, in one transaction per received event, or one for all of a
+ * transaction's events in a room that need nothing fetched. An accepted event joins
  * the DAG and the timeline, the room's current state becomes the resolution
  * of its forward extremities' states, and after the commit the event is
  * published on the EventBus like a local one. Soft-failed, rejected and
@@ -129,12 +130,56 @@ export class RemoteEvents {
     const room = await this.room(roomId);
     if (!room) return pdus.map(() => ({ status: 'dropped', reason: 'unknown room' }));
     const checks = await Promise.all(pdus.map((pdu) => checkReceivedPdu(pdu, roomId, room.version, verifier)));
-    const outcomes = new Map<string, ReceivedEvent>();
     const passed = checks.flatMap((c) => (c.ok ? [c.event] : []));
-    for (const event of dagOrder(new Map(passed.map((e) => [e.id, e])).values())) {
-      outcomes.set(event.id, await this.process(origin, room, event, true));
+    const ordered = dagOrder(new Map(passed.map((e) => [e.id, e])).values());
+    const outcomes = await this.decideTogether(room, await this.selfContained(room, ordered));
+    for (const event of ordered) {
+      if (!outcomes.has(event.id)) outcomes.set(event.id, await this.process(origin, room, event, true));
     }
     return checks.map((c) => (c.ok ? outcomes.get(c.event.id)! : { eventId: c.eventId, status: 'dropped', reason: c.reason }));
+  }
+
+  /**
+   * Those of `ordered` (parents first) that need nothing fetched: every auth
+   * event and prev event is stored (the prev events with their state), or is
+   * one of them coming earlier. The common case of a live transaction: each
+   * event on the one before.
+   */
+  private async selfContained(room: Room, ordered: readonly CheckedEvent[]): Promise<CheckedEvent[]> {
+    const referenced = ordered.flatMap((e) => [...authDependencies(e, room.version), ...prevEventIds(e.pdu)]);
+    const stored = await this.stores.events.get([...new Set(referenced)]);
+    const ready = new Set<string>();
+    for (const event of ordered) {
+      const authKnown = authDependencies(event, room.version).every((id) => ready.has(id) || stored.has(id));
+      const prevsKnown = prevEventIds(event.pdu).every((id) => {
+        const prev = stored.get(id);
+        return ready.has(id) || (prev !== undefined && prev.status !== 'outlier' && prev.stateGroupAfter !== null);
+      });
+      if (authKnown && prevsKnown) ready.add(event.id);
+    }
+    return ordered.filter((e) => ready.has(e.id));
+  }
+
+  /**
+   * Checks 4-6 for `events` (self-contained, parents first) in one
+   * transaction, published together after it. An event whose state before it
+   * could not be had, and every later one, is left out of the outcomes, to be
+   * processed on its own with fetching.
+   */
+  private async decideTogether(room: Room, events: readonly CheckedEvent[]): Promise<Map<string, ReceivedEvent>> {
+    if (events.length === 0) return new Map();
+    const published: PersistedEvent[] = [];
+    const outcomes = await this.stores.rooms.withLock(room.roomId, async (trx) => {
+      const out = new Map<string, ReceivedEvent>();
+      for (const event of events) {
+        const outcome = await this.decide(trx, room, event, { fetched: new Map(), prevStates: new Map() }, published);
+        if (outcome.status === 'dropped') break;
+        out.set(event.id, outcome);
+      }
+      return out;
+    });
+    await this.announce(published);
+    return outcomes;
   }
 
   /**
