@@ -241,11 +241,12 @@ export class MembershipStore {
   }
 
   /**
-   * Up to `limit` members to name a room after (sync's m.heroes): joined or
-   * invited users other than `userId`, earliest first; when there are none,
-   * users who left or were banned.
+   * The members to name a room after (sync's m.heroes, "the first 5"): joined
+   * or invited users other than `userId`, earliest first; when there are
+   * none, users who left or were banned.
    */
-  async heroes(roomId: string, userId: string, limit: number, db: Db = this.db): Promise<string[]> {
+  async heroes(roomId: string, userId: string, db: Db = this.db): Promise<string[]> {
+    const limit = 5;
     const rows = await db('current_state as cs')
       .join('events as e', 'e.nid', 'cs.event_nid')
       .where({ 'cs.room_nid': await this.rooms.nid(roomId, db), 'cs.type': 'm.room.member' })

@@ -382,6 +382,40 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       await rejects(b.hs.federation.client.get(a.name, `${FED}/v1/make_knock/${enc(roomId)}/${enc(bob.userId)}`), 400, 'M_MISSING_PARAM');
     });
 
+    it('v2 send_join with omit_members: no membership events but the heroes, no state events in the auth chain, the servers in the room', async () => {
+      const sendJoinOmitting = (room: string, join: RoomEvent, omit: string) =>
+        b.hs.federation.client.put<any>(a.name, `${FED}/v2/send_join/${enc(room)}/${enc(join.id)}`, join.pdu, { query: { omit_members: omit } });
+      const unnamed = await createRoom(a, alice, { preset: 'public_chat', room_version: '11' });
+      const locals = [];
+      for (let i = 1; i <= 6; i++) {
+        const user = await createUser(a, `omitted${i}`);
+        await ok(post(a, user, `${V3}/join/${enc(unnamed)}`));
+        locals.push(user.userId);
+      }
+      await ok(post(c, carol, `${V3}/join/${enc(unnamed)}`));
+
+      await rejects(sendJoinOmitting(unnamed, await signedJoin(unnamed, bob.userId), 'yes'), 400, 'M_INVALID_PARAM');
+      const answer = await sendJoinOmitting(unnamed, await signedJoin(unnamed, bob.userId), 'true');
+      assert.equal(answer.members_omitted, true);
+      assert.deepEqual(answer.servers_in_room.sort(), [a.name, c.name].sort());
+      const members = answer.state.filter((e: any) => e.type === 'm.room.member').map((e: any) => e.state_key);
+      // The room has no name: the first five members stay, for the joining server to name it after.
+      assert.deepEqual(members.sort(), [alice.userId, ...locals.slice(0, 4)].sort());
+      assert.ok(answer.state.some((e: any) => e.type === 'm.room.power_levels'));
+      const stateIds = new Set(answer.state.map((e: any) => computeEventId(e, roomVersion('11')!)));
+      assert.ok(answer.auth_chain.every((e: any) => !stateIds.has(computeEventId(e, roomVersion('11')!))));
+
+      // A named room: no membership events at all; without the option, all of them.
+      await ok(a.request('PUT', roomPath(unnamed, '/state/m.room.name/'), { token: alice.accessToken, body: { name: 'Named' } }));
+      const named = await sendJoinOmitting(unnamed, await signedJoin(unnamed, bob.userId), 'true');
+      assert.deepEqual(named.state.filter((e: any) => e.type === 'm.room.member'), []);
+      // The state's events need alice's join, which the state no longer holds: the auth chain does.
+      assert.ok(named.auth_chain.some((e: any) => e.type === 'm.room.member' && e.state_key === alice.userId), JSON.stringify(named.auth_chain.map((e: any) => e.type)));
+      const whole = await sendJoinOmitting(unnamed, await signedJoin(unnamed, bob.userId), 'false');
+      assert.equal(whole.members_omitted, false);
+      assert.equal(whole.state.filter((e: any) => e.type === 'm.room.member' && e.content.membership === 'join').length, 9);
+    });
+
     it('a send_join with a forged signature: 400, nothing stored', async () => {
       const join = await signedJoin(roomId, bob.userId);
       const forged = { ...join.pdu, signatures: { [b.name]: { [Object.keys(join.pdu.signatures[b.name])[0]]: 'A'.repeat(86) } } };

@@ -51,7 +51,7 @@ export interface SendJoinAnswer {
   /** The join with our signature, when we countersigned it (restricted rooms). */
   event?: Pdu;
   servers_in_room: string[];
-  members_omitted: false;
+  members_omitted: boolean;
 }
 
 export class ResidentMemberships {
@@ -79,26 +79,40 @@ export class ResidentMemberships {
     return { room_version: version.id, event: template };
   }
 
-  /** PUT send_join: accepts the join; answers the room's state before it and the auth chain. */
-  async sendJoin(origin: string, roomId: string, eventId: string, raw: unknown): Promise<SendJoinAnswer> {
+  /**
+   * PUT send_join: accepts the join; answers the room's state before it and
+   * the auth chain. With `omitMembers` (the faster-join option), the state
+   * leaves out membership events except the heroes' when the room has no name
+   * nor canonical alias, and the auth chain leaves out what the state holds.
+   */
+  async sendJoin(origin: string, roomId: string, eventId: string, raw: unknown, { omitMembers = false } = {}): Promise<SendJoinAnswer> {
     const { version, event, signedHere } = await this.accept(origin, roomId, eventId, raw, 'join');
     const { stores } = this.deps.services;
     const stateIds = (await stores.roomState.stateBefore(eventId)) ?? new Map<string, string>();
-    const state = [...(await stores.events.get([...stateIds.values()])).values()];
+    const fullState = [...(await stores.events.get([...stateIds.values()])).values()];
     const join = (await stores.events.get([eventId])).get(eventId)!;
-    const chain = await this.deps.reads.authChain(roomId, version, [...state, join]);
     const servers = new Set<string>();
-    for (const stored of state) {
+    for (const stored of fullState) {
       const { type, state_key: stateKey, content } = stored.event.pdu;
       if (type === 'm.room.member' && content.membership === 'join' && stateKey !== undefined) servers.add(stateKey.slice(stateKey.indexOf(':') + 1));
     }
+    const state = omitMembers ? await this.withoutMembers(roomId, fullState, event.state_key!) : fullState;
+    const inState = new Set(state.map((s) => s.event.id));
+    const chain = (await this.deps.reads.authChain(roomId, version, [...state, join])).filter((s) => !omitMembers || !inState.has(s.event.id));
     return {
       state: state.map((s) => federationPdu(s, version, true)),
       auth_chain: chain.map((s) => federationPdu(s, version, true)),
       ...(signedHere && { event }),
       servers_in_room: [...servers],
-      members_omitted: false,
+      members_omitted: omitMembers,
     };
+  }
+
+  /** `state` without membership events, except those of the members a client would name the room after. */
+  private async withoutMembers<T extends { event: { pdu: Pdu } }>(roomId: string, state: T[], joiner: string): Promise<T[]> {
+    const named = state.some(({ event: { pdu } }) => pdu.state_key === '' && (pdu.type === 'm.room.name' || pdu.type === 'm.room.canonical_alias'));
+    const heroes = new Set(named ? [] : await this.deps.services.stores.memberships.heroes(roomId, joiner));
+    return state.filter(({ event: { pdu } }) => pdu.type !== 'm.room.member' || heroes.has(pdu.state_key!));
   }
 
   /** PUT send_leave. */

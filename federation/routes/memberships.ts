@@ -7,6 +7,7 @@
 import { missingParam } from '../../spec/errors';
 import { inviteV2Body, type InviteV2Body } from '../../spec/schemas/federation';
 import type { Route } from '../../server/http/route';
+import { booleanParam } from '../../server/routes/pagination';
 import type { ResidentMemberships } from '../memberships/resident';
 import { fromServer } from './from-server';
 
@@ -32,8 +33,8 @@ export function membershipRoutes(resident: ResidentMemberships): Route<any>[] {
     fromServer({
       method: 'PUT',
       path: `${V2}/send_join/:roomId/:eventId`,
-      // omit_members is not implemented: the whole state is answered, members_omitted false.
-      handler: ({ origin, params, body }) => resident.sendJoin(origin, params.roomId, params.eventId, body),
+      handler: ({ origin, params, query, body }) =>
+        resident.sendJoin(origin, params.roomId, params.eventId, body, { omitMembers: booleanParam('omit_members', query.omit_members) ?? false }),
     }),
     fromServer({
       method: 'GET',

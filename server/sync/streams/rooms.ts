@@ -34,8 +34,6 @@ export function wakeKeysOf({ event, roomId }: PersistedEvent): WakeKey[] {
   return keys;
 }
 
-const HEROES = 5;
-
 /** One room's part of a response: where its timeline starts and whether its state goes out whole. */
 interface RoomPlan {
   roomId: string;
@@ -283,7 +281,7 @@ export class RoomStream implements SyncStream {
     ]);
     const named = [...naming.values()].some(({ pdu }) => Boolean(pdu.content.name) || Boolean(pdu.content.alias));
     return {
-      ...(!named && { 'm.heroes': await this.stores.memberships.heroes(roomId, userId, HEROES) }),
+      ...(!named && { 'm.heroes': await this.stores.memberships.heroes(roomId, userId) }),
       'm.joined_member_count': counts.get('join') ?? 0,
       'm.invited_member_count': counts.get('invite') ?? 0,
     };
