@@ -94,6 +94,19 @@ describe('federation: PUT /send between two servers', function () {
     assert.deepEqual(timelineOf(await sync(a, alice, { since, timeout: 0 }), roomId), []);
   });
 
+  it("reports, stores nothing of, and never shows an event claiming A's user as sender, and an event over 64 KiB", async () => {
+    const roomId = await roomWithBob();
+    const { next_batch: since } = await sync(a, alice);
+    // Signed by B only: the sender's server (A) never signed it.
+    const impostor = await onA(roomId, { type: 'm.room.message', sender: alice.userId, content: { msgtype: 'm.text', body: 'not alice' } });
+    const oversize = await onA(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'x'.repeat(65_536) } });
+    const answer = await sendFromB(transaction([impostor.pdu, oversize.pdu]));
+    assert.match(answer.pdus[impostor.id]?.error, /signature/, JSON.stringify(answer));
+    assert.match(answer.pdus[oversize.id]?.error, /malformed|bytes|large/, JSON.stringify(answer));
+    assert.equal((await a.hs.services.stores.events.get([impostor.id, oversize.id])).size, 0);
+    assert.deepEqual(timelineOf(await sync(a, alice, { since, timeout: 0 }), roomId), []);
+  });
+
   it("ignores PDUs from a server the room's ACL denies", async () => {
     const roomId = await roomWithBob();
     const acl = await a.request('PUT', roomPath(roomId, '/state/m.room.server_acl/'), {
