@@ -12,6 +12,7 @@ import type { Services } from '../server/services';
 import { federationBackfiller } from './backfill';
 import { createFederationClient, type FederationClient } from './client';
 import { Edus } from './edus';
+import { federationHierarchy } from './hierarchy';
 import { createServerKeys, type KeyFetch, type KeyRing } from './keys';
 import { TransactionReceiver } from './inbound/transactions';
 import { createMemberships } from './memberships';
@@ -50,6 +51,7 @@ export function createFederation(services: Services, log: Logger): Federation {
     source: remoteEventSource(client),
   });
   services.backfill.setBackfiller(federationBackfiller(client));
+  services.spaces.setRemote(federationHierarchy(client, config.server_name));
   const transactions = new TransactionReceiver(services, log);
   const outbound = !config.federation.send_outbound ? undefined : createFederationSender({
     config,

@@ -28,6 +28,7 @@ import { RemoteDeviceStore } from './remote-devices';
 import { ReportStore } from './reports';
 import { RoomAliasStore } from './room-aliases';
 import { RoomDirectoryStore } from './room-directory';
+import { RoomSummaryStore } from './room-summaries';
 import { RoomStateStore } from './room-state';
 import { RoomStore } from './rooms';
 import { ServerKeyStore } from './server-keys';
@@ -60,6 +61,8 @@ export interface Stores {
   relations: RelationStore;
   roomAliases: RoomAliasStore;
   roomDirectory: RoomDirectoryStore;
+  /** What room summaries (directory, space hierarchy) are made from, for many rooms at once. */
+  roomSummaries: RoomSummaryStore;
   reports: ReportStore;
   forgottenRooms: ForgottenRoomStore;
   deviceKeys: DeviceKeyStore;
@@ -110,6 +113,7 @@ export function createStores(db: Db): Stores {
     relations: new RelationStore(db, rooms),
     roomAliases: new RoomAliasStore(db),
     roomDirectory: new RoomDirectoryStore(db),
+    roomSummaries: new RoomSummaryStore(db),
     reports: new ReportStore(db),
     forgottenRooms: new ForgottenRoomStore(db),
     deviceKeys: new DeviceKeyStore(db),

@@ -106,10 +106,16 @@ export class MembershipStore {
    * probe, stopping at the first such member (joinedOnServer lists them all).
    */
   async anyJoinedOnServer(roomId: string, serverName: string, db: Db = this.db): Promise<boolean> {
+    return this.anyOnServer(roomId, serverName, ['join'], db);
+  }
+
+  /** Whether any user of `serverName` has one of `memberships` in the room (the probe anyJoinedOnServer makes). */
+  async anyOnServer(roomId: string, serverName: string, memberships: readonly string[], db: Db = this.db): Promise<boolean> {
     const suffix = `:${serverName}`;
     const row = await db('current_state as cs')
       .join('events as e', 'e.nid', 'cs.event_nid')
-      .where({ 'cs.room_nid': await this.rooms.nid(roomId, db), 'cs.type': 'm.room.member', 'e.membership': 'join' })
+      .where({ 'cs.room_nid': await this.rooms.nid(roomId, db), 'cs.type': 'm.room.member' })
+      .whereIn('e.membership', [...memberships])
       // An exact, case-sensitive suffix (LIKE ignores case in SQLite); a valid server name has no colon before its port.
       .andWhereRaw('substr(cs.state_key, length(cs.state_key) - ?) = ?', [suffix.length - 1, suffix])
       .first(db.raw('1 as found'));

@@ -7,29 +7,16 @@ import { forbidden, invalidParam, notFound } from '../../spec/errors';
 import { isValidServerName } from '../../spec/identifiers';
 import { stateTuple } from '../../spec/pdu';
 import { PowerLevels } from '../../spec/power-levels';
-import { redact } from '../../spec/redaction';
 import { roomVersion } from '../../spec/room-versions';
+import type { PublicRoomsChunk } from '../../spec/room-summary';
 import type { PublicRoomsBody } from '../../spec/schemas/rooms';
 import type { Stores } from '../../storage';
 import type { PublishedRoom } from '../../storage/room-directory';
 import type { Config } from '../config/schema';
 import type { Requester } from '../http/route';
+import { roomSummaryOf, SUMMARY_STATE } from './room-summary';
 
 export type DirectoryVisibility = 'public' | 'private';
-
-/** One room as /publicRooms lists it (definitions/public_rooms_chunk.yaml). */
-export interface PublicRoomsChunk {
-  room_id: string;
-  name?: string;
-  topic?: string;
-  canonical_alias?: string;
-  avatar_url?: string;
-  num_joined_members: number;
-  world_readable: boolean;
-  guest_can_join: boolean;
-  join_rule?: string;
-  room_type?: string;
-}
 
 export interface PublicRoomsResponse {
   chunk: PublicRoomsChunk[];
@@ -37,12 +24,6 @@ export interface PublicRoomsResponse {
   prev_batch?: string;
   total_room_count_estimate: number;
 }
-
-/** The state a listing is made from. */
-const LISTED_STATE = [
-  'm.room.create', 'm.room.name', 'm.room.topic', 'm.room.canonical_alias', 'm.room.avatar',
-  'm.room.join_rules', 'm.room.history_visibility', 'm.room.guest_access',
-];
 
 /**
  * Published rooms are listed only while someone is in them and a reader could
@@ -125,7 +106,7 @@ export class RoomDirectory {
   private async listing(filter: NonNullable<PublicRoomsBody['filter']>): Promise<PublicRoomsChunk[]> {
     const term = filter.generic_search_term?.trim().toLowerCase();
     const types = filter.room_types !== undefined && filter.room_types.length > 0 ? new Set(filter.room_types) : undefined;
-    return (await this.stores.roomDirectory.published(LISTED_STATE))
+    return (await this.stores.roomDirectory.published(SUMMARY_STATE))
       .map(chunkOf)
       .filter((chunk): chunk is PublicRoomsChunk => chunk !== undefined)
       .filter((chunk) => types === undefined || types.has(chunk.room_type ?? null))
@@ -136,43 +117,10 @@ export class RoomDirectory {
 
 /** The room's listing, or undefined if it is not listable now. */
 function chunkOf(room: PublishedRoom): PublicRoomsChunk | undefined {
-  const version = roomVersion(room.version);
-  const content = (type: string): Record<string, unknown> => {
-    const entry = room.state.get(type);
-    if (!entry) return {};
-    return entry.redacted && version ? redact(entry.pdu, version).content : entry.pdu.content;
-  };
-  const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-
-  const joinRule = text(content('m.room.join_rules').join_rule);
-  const worldReadable = content('m.room.history_visibility').history_visibility === 'world_readable';
-  if (room.joinedMembers === 0 || !((joinRule !== undefined && LISTABLE_JOIN_RULES.has(joinRule)) || worldReadable)) return undefined;
-
-  // Keys left undefined are absent from the JSON response.
-  return {
-    room_id: room.roomId,
-    name: text(content('m.room.name').name),
-    topic: plainTopic(content('m.room.topic')),
-    canonical_alias: text(content('m.room.canonical_alias').alias),
-    avatar_url: text(content('m.room.avatar').url),
-    num_joined_members: room.joinedMembers,
-    world_readable: worldReadable,
-    guest_can_join: content('m.room.guest_access').guest_access === 'can_join',
-    join_rule: joinRule,
-    room_type: text(content('m.room.create').type),
-  };
-}
-
-/** The text/plain representation in `m.topic` if there is one, else `topic`. */
-function plainTopic(content: Record<string, unknown>): string | undefined {
-  const block = content['m.topic'];
-  const representations = typeof block === 'object' && block !== null ? (block as Record<string, unknown>)['m.text'] : undefined;
-  if (Array.isArray(representations)) {
-    for (const r of representations) {
-      if (typeof r === 'object' && r !== null && (r.mimetype ?? 'text/plain') === 'text/plain' && typeof r.body === 'string' && r.body !== '') return r.body;
-    }
-  }
-  return typeof content.topic === 'string' && content.topic !== '' ? content.topic : undefined;
+  // The summary's allow conditions, encryption and version are not part of a listing.
+  const { allowed_room_ids: _allowed, encryption: _encryption, room_version: _version, ...chunk } = roomSummaryOf(room);
+  const listable = (chunk.join_rule !== undefined && LISTABLE_JOIN_RULES.has(chunk.join_rule)) || chunk.world_readable;
+  return room.joinedMembers > 0 && listable ? chunk : undefined;
 }
 
 const sinceToken = (offset: number) => `o${offset}`;

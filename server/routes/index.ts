@@ -23,6 +23,7 @@ import { reportRoutes } from './reports';
 import { roomKeyRoutes } from './room-keys';
 import { roomRoutes } from './rooms';
 import { sessionRoutes } from './session';
+import { spaceRoutes } from './spaces';
 import { synapseAdminRoutes } from './synapse-admin';
 import { syncRoutes } from './sync';
 import { tagRoutes } from './tags';
@@ -47,6 +48,7 @@ export function clientRoutes(s: Services): Route<any>[] {
     ...timelineRoutes(s),
     ...relationRoutes(s),
     ...directoryRoutes(s),
+    ...spaceRoutes(s),
     ...reportRoutes(s),
     ...forgetRoutes(s),
     ...upgradeRoutes(s),

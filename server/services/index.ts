@@ -17,6 +17,7 @@ import { OutOfBandMemberships } from '../rooms/out-of-band';
 import { Relations } from '../rooms/relations';
 import { RemoteEvents } from '../rooms/remote-events';
 import { Rooms } from '../rooms/rooms';
+import { SpaceHierarchy } from '../spaces/hierarchy';
 import { Timeline } from '../rooms/timeline';
 import { Notifier } from '../sync/notifier';
 import { AccountDataStream } from '../sync/streams/account-data';
@@ -59,6 +60,8 @@ export interface Services {
   timeline: Timeline;
   /** /relations, /threads. */
   relations: Relations;
+  /** The space hierarchy: federation asks other servers about rooms we are not in through setRemote, and answers them from `local`. */
+  spaces: SpaceHierarchy;
   /** Wakes waiting syncs when something concerning them changes. */
   notifier: Notifier;
   sync: Sync;
@@ -93,6 +96,7 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const backfill = new Backfill(stores, remoteEvents, config.server_name, log);
   const timeline = new Timeline(stores, historyAccess, rooms.clientEvents, backfill);
   const relations = new Relations(stores, historyAccess, rooms.clientEvents);
+  const spaces = new SpaceHierarchy(stores, config.server_name);
   const notifier = new Notifier();
   events.subscribe((persisted) => notifier.notify(wakeKeysOf(persisted)));
   const sync = new Sync(stores, notifier, new RoomStream(stores, rooms.visibility, rooms.clientEvents));
@@ -128,7 +132,7 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
     await push.stop();
   };
   return {
-    config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, remoteEvents, backfill, timeline, relations, notifier, sync, accountData,
+    config, log, stores, sessions, accounts, profiles, filters, uia, events, rooms, remoteEvents, backfill, timeline, relations, spaces, notifier, sync, accountData,
     e2ee, typing, presence, toDevice, tags, push, receipts, openid, close,
   };
 }
