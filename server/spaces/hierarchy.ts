@@ -17,6 +17,7 @@ import type { HierarchyRoom } from '../../spec/room-summary';
 import { mayPeekOrJoin, orderedChildren, SPACE_ROOM_TYPE } from '../../spec/spaces';
 import type { Stores } from '../../storage';
 import type { Requester } from '../http/route';
+import type { Rooms } from '../rooms/rooms';
 import { LocalSpaceRooms } from './local-rooms';
 import type { RemoteChild, RemoteHierarchy } from './remote-hierarchy';
 import { WalkPages, type Walk, type WalkEntry, type WalkKey } from './walk-pages';
@@ -74,10 +75,11 @@ export class SpaceHierarchy {
 
   constructor(
     private readonly stores: Stores,
+    rooms: Pick<Rooms, 'isResident'>,
     private readonly serverName: string,
     pages: WalkPages = new WalkPages(),
   ) {
-    this.local = new LocalSpaceRooms(stores, serverName);
+    this.local = new LocalSpaceRooms(stores, rooms);
     this.pages = pages;
   }
 

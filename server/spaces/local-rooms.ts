@@ -9,22 +9,19 @@ import { compareChildren, SPACE_CHILD_TYPE, SPACE_ROOM_TYPE, spaceChildOf, type 
 import type { Stores } from '../../storage';
 import type { RoomSummaryState } from '../../storage/room-summaries';
 import { roomSummaryOf, SUMMARY_STATE, visibleContent } from '../rooms/room-summary';
+import type { Rooms } from '../rooms/rooms';
 
 export class LocalSpaceRooms {
   constructor(
     private readonly stores: Stores,
-    private readonly serverName: string,
+    /** Whether one of our users is joined to the room, so that our copy of its state is current (Rooms.isResident). */
+    private readonly residency: Pick<Rooms, 'isResident'>,
   ) {}
-
-  /** Whether one of our users is joined to the room, so that our copy of its state is current. */
-  async isResident(roomId: string): Promise<boolean> {
-    return (await this.stores.rooms.get(roomId)) !== undefined && this.stores.memberships.anyJoinedOnServer(roomId, this.serverName);
-  }
 
   /** The hierarchy entries of those of the rooms this server is in. */
   async rooms(roomIds: readonly string[]): Promise<Map<string, HierarchyRoom>> {
     const resident: string[] = [];
-    for (const roomId of new Set(roomIds)) if (await this.isResident(roomId)) resident.push(roomId);
+    for (const roomId of new Set(roomIds)) if (await this.residency.isResident(roomId)) resident.push(roomId);
     const states = await this.stores.roomSummaries.read(resident, { ...SUMMARY_STATE, keyedType: SPACE_CHILD_TYPE });
     const rooms = new Map<string, HierarchyRoom>();
     for (const [roomId, state] of states) {
