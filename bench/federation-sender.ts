@@ -15,7 +15,7 @@ import pino from 'pino';
 import type { Requester } from '../server/http/route';
 import { createFederationSender, type RunningFederationSender } from '../federation/sender';
 import type { Transaction, TransactionResult, TransactionTransport } from '../federation/sender/transport';
-import { persistRemoteJoin } from '../test/helpers/remote-members';
+import { persistRemoteJoin } from '../test/helpers/federation';
 import { createUser, startServer, type TestServer } from '../test/helpers/server';
 import { mib } from './lib';
 

@@ -13,14 +13,9 @@
  *   BENCH_FEDERATION_PDUS=2000 (default); BENCH_FEDERATION_QUERIES=1 lists A's queries per PDU
  */
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
-import { authEventsSelection } from '../spec/auth-events';
-import { CREATE_TUPLE } from '../spec/power-levels';
 import type { RoomEvent } from '../spec/pdu';
-import { roomVersion } from '../spec/room-versions';
-import { signingKeyPair } from '../spec/signing';
-import { parseSigningKey } from '../spec/signing-key';
-import { buildEvent, type EventDraft, type Parent } from '../server/rooms/event-builder';
-import { startFederation, stopAll, type FederatedServer } from '../test/helpers/federation-network';
+import type { EventDraft } from '../server/rooms/event-builder';
+import { buildOnResident, startFederation, stopAll, type FederatedServer } from '../test/helpers/federation-network';
 import { createUser } from '../test/helpers/server';
 import { median } from './lib';
 
@@ -38,24 +33,6 @@ function verificationsPerSecond(): number {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) verify(null, message, publicKey, signature);
   return n / ((performance.now() - t0) / 1000);
-}
-
-/** `count` events by `sender` on B, each on the previous, starting on A's current extremities. */
-async function chain(a: FederatedServer, b: FederatedServer, roomId: string, first: EventDraft, count: number, draft: (i: number) => EventDraft): Promise<RoomEvent[]> {
-  const { stores } = a.hs.services;
-  const version = roomVersion((await stores.rooms.get(roomId))!.version)!;
-  const key = signingKeyPair(parseSigningKey(b.config.signing_key));
-  const tuples = new Set([CREATE_TUPLE, ...authEventsSelection({ ...first, state_key: first.stateKey }, version), ...authEventsSelection({ ...draft(0), state_key: undefined }, version)]);
-  const state = await stores.roomState.currentStateEvents(roomId, tuples);
-  let parents: Parent[] = (await stores.events.forwardExtremities(roomId)).map((e) => ({ id: e.eventId, depth: e.depth, sha256: '' }));
-  const events: RoomEvent[] = [];
-  for (let i = 0; i < count; i++) {
-    const event = buildEvent(i === 0 ? first : draft(i), { version, roomId, serverName: b.name, signingKey: key, nowMs: Date.now(), state, parents });
-    events.push(event);
-    parents = [{ id: event.id, depth: event.pdu.depth, sha256: event.pdu.hashes.sha256 }];
-    if (i === 0) state.set(`m.room.member\u0000${event.pdu.sender}`, event);
-  }
-  return events;
 }
 
 /** The queries A runs from now on, by SQL: how many, and how long they took in all (ms). */
@@ -89,11 +66,8 @@ export async function main(): Promise<void> {
       const created = await a.request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: { preset: 'public_chat' } });
       const roomId = created.body.room_id as string;
       const bob = `@bob:${b.name}`;
-      const events = await chain(a, b, roomId, { type: 'm.room.member', sender: bob, stateKey: bob, content: { membership: 'join' } }, PDUS + 1, (i) => ({
-        type: 'm.room.message',
-        sender: bob,
-        content: { msgtype: 'm.text', body: `message ${i}` },
-      }));
+      const messages = Array.from({ length: PDUS }, (_, i): EventDraft => ({ type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: `message ${i}` } }));
+      const events = await buildOnResident(a, roomId, b, [{ type: 'm.room.member', sender: bob, stateKey: bob, content: { membership: 'join' } }, ...messages]);
       const send = (pdus: RoomEvent[], txnId: string) =>
         b.hs.federation.client.put<{ pdus: Record<string, { error?: string }> }>(a.name, `/_matrix/federation/v1/send/${txnId}`, {
           origin: b.name,

@@ -5,16 +5,13 @@
  * events to its clients.
  */
 import assert from 'node:assert/strict';
-import { authEventsSelection } from '../spec/auth-events';
-import { CREATE_TUPLE } from '../spec/power-levels';
 import type { RoomEvent } from '../spec/pdu';
-import { roomVersion } from '../spec/room-versions';
 import { signingKeyPair, type SigningKeyPair } from '../spec/signing';
 import { parseSigningKey } from '../spec/signing-key';
 import { generateSigningKey } from '../server/config/signing-key';
-import { buildEvent, type EventDraft } from '../server/rooms/event-builder';
+import type { EventDraft } from '../server/rooms/event-builder';
 import { FederationError } from '../federation/client';
-import { startFederation, stopAll, type FederatedServer } from './helpers/federation-network';
+import { buildOnResident, startFederation, stopAll, type FederatedServer } from './helpers/federation-network';
 import { createRoom, roomPath } from './helpers/rooms';
 import { createUser, type TestUser } from './helpers/server';
 import { sync, timelineOf } from './helpers/sync';
@@ -39,14 +36,7 @@ describe('federation: PUT /send between two servers', function () {
   after(() => stopAll([a, b]));
 
   /** An event by B's user built on A's view of the room, as B would build it after make_join. */
-  async function onA(roomId: string, draft: EventDraft, key = bKey): Promise<RoomEvent> {
-    const { stores } = a.hs.services;
-    const version = roomVersion((await stores.rooms.get(roomId))!.version)!;
-    const tuples = new Set(authEventsSelection({ ...draft, state_key: draft.stateKey }, version));
-    tuples.add(CREATE_TUPLE);
-    const parents = (await stores.events.forwardExtremities(roomId)).map((e) => ({ id: e.eventId, depth: e.depth, sha256: '' }));
-    return buildEvent(draft, { version, roomId, serverName: b.name, signingKey: key, nowMs: Date.now(), state: await stores.roomState.currentStateEvents(roomId, tuples), parents });
-  }
+  const onA = async (roomId: string, draft: EventDraft, key = bKey): Promise<RoomEvent> => (await buildOnResident(a, roomId, b, [draft], key))[0];
 
   const transaction = (pdus: unknown[], edus: unknown[] = []) => ({ origin: b.name, origin_server_ts: Date.now(), pdus, edus });
   const sendFromB = (body: unknown, txnId = `t${++txn}`) => b.hs.federation.client.put<any>(a.name, `${SEND}/${txnId}`, body);

@@ -5,7 +5,7 @@
  * Remote members: without inbound federation, a remote user's join is built,
  * signed by the remote server's key, authorised against the room's current
  * state, persisted and published exactly as the engine does for its own events
- * (test/helpers/remote-members.ts). The sender then sees a room whose current state
+ * (persistRemoteJoin in test/helpers/federation.ts). The sender then sees a room whose current state
  * holds remote joins, as it will once inbound federation exists; and since the
  * join is published on the event bus too, the tests also show that events from
  * other servers are not sent on.
@@ -23,7 +23,7 @@ import { roomVersion, type RoomVersion } from '../spec/room-versions';
 import { parseSigningKey } from '../spec/signing-key';
 import { signingKeyPair, verifyEventSignature } from '../spec/signing';
 import type { RemoteMemberships } from '../server/rooms/remote-memberships';
-import { persistRemoteJoin } from './helpers/remote-members';
+import { persistRemoteJoin } from './helpers/federation';
 import { createRoom, enc, roomPath, send } from './helpers/rooms';
 import { createUser, freshDatabase, startServer, type DeepPartial, type TestServer, type TestUser } from './helpers/server';
 

@@ -7,7 +7,14 @@
  * allowlisted by testConfig.
  */
 import { join } from 'node:path';
+import { authEventsSelection } from '../../spec/auth-events';
+import { stateTuple, type RoomEvent } from '../../spec/pdu';
+import { CREATE_TUPLE } from '../../spec/power-levels';
+import { roomVersion } from '../../spec/room-versions';
+import { signingKeyPair, type SigningKeyPair } from '../../spec/signing';
+import { parseSigningKey } from '../../spec/signing-key';
 import type { Config } from '../../server/config/schema';
+import { buildEvent, type EventDraft, type Parent } from '../../server/rooms/event-builder';
 import { freePort } from './key-server';
 import { freshDatabase, startServer, type DeepPartial, type TestDatabase, type TestServer } from './server';
 
@@ -64,4 +71,27 @@ export async function startFederation(count: number, overrides: DeepPartial<Conf
 
 export async function stopAll(servers: readonly TestServer[]): Promise<void> {
   await Promise.all(servers.map((server) => server.stop()));
+}
+
+/**
+ * Events by users of `origin` (signed with `key`, its own by default) built
+ * on `resident`'s view of the room, as `origin` would build them after
+ * make_join: the first on the resident's forward extremities and current
+ * state, each later one on the one before, the state moving with each state
+ * event. Built only, stored nowhere; the auth rules are not consulted, so a
+ * test may build events that break them.
+ */
+export async function buildOnResident(resident: TestServer, roomId: string, origin: FederatedServer, drafts: readonly EventDraft[], key?: SigningKeyPair): Promise<RoomEvent[]> {
+  const { stores } = resident.hs.services;
+  const version = roomVersion((await stores.rooms.get(roomId))!.version)!;
+  const signingKey = key ?? signingKeyPair(parseSigningKey(origin.config.signing_key));
+  const tuples = new Set([CREATE_TUPLE, ...drafts.flatMap((draft) => authEventsSelection({ ...draft, state_key: draft.stateKey }, version))]);
+  const state = await stores.roomState.currentStateEvents(roomId, tuples);
+  let parents: Parent[] = (await stores.events.forwardExtremities(roomId)).map((e) => ({ id: e.eventId, depth: e.depth, sha256: '' }));
+  return drafts.map((draft) => {
+    const event = buildEvent(draft, { version, roomId, serverName: origin.name, signingKey, nowMs: Date.now(), state, parents });
+    parents = [{ id: event.id, depth: event.pdu.depth, sha256: event.pdu.hashes.sha256 }];
+    if (event.pdu.state_key !== undefined) state.set(stateTuple(event.pdu.type, event.pdu.state_key), event);
+    return event;
+  });
 }

@@ -150,3 +150,13 @@ export function joinRemoteUser(services: Services, identity: RemoteIdentity, roo
   const userId = `@${localpart}:${identity.serverName}`;
   return appendRemoteEvent(services, identity, roomId, { type: 'm.room.member', stateKey: userId, sender: userId, content: { membership: 'join' } });
 }
+
+/**
+ * `userId`, of another server, joins a local room without inbound federation,
+ * as it will once inbound federation accepts the join: for tests and benches
+ * of what reads room membership (the federation sender).
+ */
+export function persistRemoteJoin(server: TestServer, roomId: string, userId: string): Promise<string> {
+  const colon = userId.indexOf(':');
+  return joinRemoteUser(server.hs.services, remoteIdentity(userId.slice(colon + 1)), roomId, userId.slice(1, colon));
+}
