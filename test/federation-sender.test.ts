@@ -407,7 +407,10 @@ describe('federation sender', function () {
     transport.latencyMs = 60;
     transport.hanging.add('remote-0.test');
     const destinations = Array.from({ length: 8 }, (_, i) => `remote-${i}.test`);
-    for (let n = 0; n < 3; n++) await sender.sender.sendEdu(destinations, { edu_type: 'org.example.test', content: { n } });
+    // The hanging server takes its slot first, then the others come.
+    await sender.sender.sendEdu(['remote-0.test'], { edu_type: 'org.example.test', content: { n: 0 } });
+    await until('the hanging transaction is in flight', () => transport.triedAt('remote-0.test').length === 1);
+    for (let n = 0; n < 3; n++) await sender.sender.sendEdu(destinations.slice(1), { edu_type: 'org.example.test', content: { n } });
     await until('every live destination has its EDUs', () => destinations.slice(1).every((d) => transport.delivered(d).flatMap((a) => a.body.edus).length === 3));
     // Two slots left for seven servers at 60 ms a transaction: never more than two at once.
     assert.ok(transport.maxInFlight >= 1 && transport.maxInFlight <= 2, `${transport.maxInFlight} in flight`);

@@ -349,11 +349,14 @@ export class RemoteEvents {
   /** Under the room lock: store what was fetched, run checks 4-6, store the event, move the current state. */
   private async decide(trx: Db, room: Room, event: CheckedEvent, inputs: DecideInputs, published: PersistedEvent[]): Promise<ReceivedEvent> {
     await this.storeOutliers(trx, room, inputs.fetched);
-    const known = (await this.stores.events.get([event.id], trx)).get(event.id);
+    // The event, its auth events and its prev events, in one read.
+    const prevIds = prevEventIds(event.pdu);
+    const stored = await this.stores.events.get([event.id, ...authDependencies(event, room.version), ...prevIds], trx);
+    const known = stored.get(event.id);
     if (known && known.status !== 'outlier') return { eventId: event.id, status: known.status, alreadyStored: true };
 
-    const authFailure = await this.authFailure(trx, room, event);
-    const before = inputs.before ?? (await this.state.stateBefore(trx, room, prevEventIds(event.pdu), inputs.prevStates));
+    const authFailure = this.authFailureAmong(room, event, stored);
+    const before = inputs.before ?? (await this.state.stateBefore(trx, room, prevIds, inputs.prevStates, stored));
     if (!before) {
       if (authFailure !== undefined) return this.store(trx, room, event, 'rejected', undefined, authFailure, published);
       return { eventId: event.id, status: 'dropped', reason: 'the state before the event could not be had' };
@@ -470,11 +473,7 @@ export class RemoteEvents {
     }
   }
 
-  /** Check 4: why the event fails the auth rules against its own auth events (stored ones), if it does. */
-  private async authFailure(trx: Db, room: Room, event: RoomEvent): Promise<string | undefined> {
-    return this.authFailureAmong(room, event, await this.stores.events.get(authDependencies(event, room.version), trx));
-  }
-
+  /** Check 4: why the event fails the auth rules against its own auth events (those of `known`), if it does. */
   private authFailureAmong(room: Room, event: RoomEvent, known: ReadonlyMap<string, Judged>): string | undefined {
     const createId = room.version.eventFormat === 'v12' ? createEventIdOfRoom(room.roomId, room.version) : undefined;
     const create = createId === undefined ? undefined : known.get(createId);

@@ -14,6 +14,7 @@ import { stateTuple, type RoomEvent, type StateEvents, type StateMap, type State
 import { resolveState, type EventSource } from '../../spec/state-resolution';
 import type { Stores } from '../../storage';
 import type { Db } from '../../storage/db';
+import type { StoredEvent } from '../../storage/events';
 import { whenSettled } from '../../storage/transactions';
 import type { Room } from './event-sender';
 
@@ -36,12 +37,19 @@ export class RemoteState {
    * state before it that its server gave, to which the prev event itself is
    * added unless it was rejected). Undefined when a prev event's state is
    * unknown. Entries naming events that are not stored, or were rejected, are
-   * left out of fetched states.
+   * left out of fetched states. `stored`: the prev events, if the caller has
+   * just read them.
    */
-  async stateBefore(trx: Db, room: Room, prevIds: readonly string[], fetched: ReadonlyMap<string, StateMap>): Promise<StateBefore | undefined> {
+  async stateBefore(
+    trx: Db,
+    room: Room,
+    prevIds: readonly string[],
+    fetched: ReadonlyMap<string, StateMap>,
+    stored?: ReadonlyMap<string, StoredEvent>,
+  ): Promise<StateBefore | undefined> {
     const unique = [...new Set(prevIds)];
     if (unique.length === 0) return { group: null };
-    const stored = await this.stores.events.get(unique, trx);
+    stored ??= await this.stores.events.get(unique, trx);
     const groups: number[] = [];
     const maps: StateMap[] = [];
     for (const id of unique) {
