@@ -64,7 +64,8 @@ function start(server: TestServer, transport: BenchTransport): RunningFederation
 
 export async function main(): Promise<void> {
   const backend = process.env.WEFT_TEST_POSTGRES_URL ? 'PostgreSQL' : 'SQLite';
-  const server = await startServer();
+  // The bench's senders only: the homeserver's own would claim the same queues and send them over the network.
+  const server = await startServer({ federation: { send_outbound: false } });
   const { services } = server.hs;
   const alice = await createUser(server, 'alice');
   const as: Requester = { userId: alice.userId, deviceId: alice.deviceId, isGuest: false, isAdmin: false, accessTokenId: 0 };
