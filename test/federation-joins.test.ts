@@ -15,7 +15,7 @@ import { FederationError } from '../federation/client';
 import { startFederatedServer, startFederation, stopAll, type FederatedServer } from './helpers/federation-network';
 import { createRoom, enc, roomPath, send } from './helpers/rooms';
 import { createUser, expectError, type Response, type TestServer, type TestUser } from './helpers/server';
-import { joinedRoom, messageBodies, stateOf, sync, timelineOf } from './helpers/sync';
+import { joinedRoom, messageBodies, stateOf, sync, timelineOf, timelineWithin } from './helpers/sync';
 
 const V3 = '/_matrix/client/v3';
 const FED = '/_matrix/federation';
@@ -111,16 +111,14 @@ describe('federation: joining, leaving, inviting and knocking', function () {
       assert.deepEqual(Object.keys(members.joined).sort(), [alice.userId, bob.userId].sort());
     });
 
-    it('messages go both ways, each server sending its own', async () => {
+    it("messages go both ways, each server sending its own, and reach the other side's long-polling /sync within a second", async () => {
       const { next_batch: bobSince } = await sync(b, bob);
-      const fromAlice = await send(a, alice, roomId, { msgtype: 'm.text', body: 'hello B' });
-      await arrives(b, [fromAlice]);
-      assert.deepEqual(messageBodies(timelineOf(await sync(b, bob, { since: bobSince, timeout: 0 }), roomId)), ['hello B']);
+      await send(a, alice, roomId, { msgtype: 'm.text', body: 'hello B' });
+      assert.deepEqual(messageBodies(await timelineWithin(b, bob, bobSince, roomId, 1000)), ['hello B']);
 
       const { next_batch: aliceSince } = await sync(a, alice);
-      const fromBob = await send(b, bob, roomId, { msgtype: 'm.text', body: 'hello A' });
-      await arrives(a, [fromBob]);
-      assert.deepEqual(messageBodies(timelineOf(await sync(a, alice, { since: aliceSince, timeout: 0 }), roomId)), ['hello A']);
+      await send(b, bob, roomId, { msgtype: 'm.text', body: 'hello A' });
+      assert.deepEqual(messageBodies(await timelineWithin(a, alice, aliceSince, roomId, 1000)), ['hello A']);
     });
 
     it("C's user joins later by room ID with server_name, and sees B's user in the room", async () => {

@@ -25,3 +25,19 @@ export const messageBodies = (events: any[]): string[] => events.filter((e) => e
 export async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
   return Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);
 }
+
+/**
+ * The room's timeline events a user's long-polling /sync receives from `since`
+ * within `ms`: what a client waiting on /sync would have shown by then.
+ */
+export async function timelineWithin(server: TestServer, user: TestUser, since: string, roomId: string, ms: number): Promise<any[]> {
+  const deadline = Date.now() + ms;
+  const events: any[] = [];
+  for (let left = ms; left > 0; left = deadline - Date.now()) {
+    const body = await sync(server, user, { since, timeout: left });
+    events.push(...timelineOf(body, roomId));
+    if (events.length > 0) return events;
+    since = body.next_batch;
+  }
+  return events;
+}
