@@ -76,6 +76,11 @@ export interface StoredEvent {
   prevState?: string;
 }
 
+/** Whether clients may see the event: accepted, and not withheld (a redaction waiting for its event). */
+export function shownToClients(stored: Pick<StoredEvent, 'status' | 'streamOrdering'>): boolean {
+  return stored.status === 'accepted' && stored.streamOrdering !== null;
+}
+
 export interface ForwardExtremity {
   eventId: string;
   depth: number;

@@ -275,8 +275,11 @@ for (const versionId of ['1', '10', '11', '12']) {
       assert.deepEqual(await receive(redaction), { eventId: redaction.id, status: 'accepted' });
       assert.deepEqual(timelineOf(await sync(server, alice, { since, timeout: 0 }), roomId), []);
       assert.ok(!(await timelineIds(roomId)).includes(redaction.id));
+      const eventPath = roomPath(roomId, `/event/${encodeURIComponent(redaction.id)}`);
+      assert.equal((await server.request('GET', eventPath, { token: alice.accessToken })).status, 404);
 
       assert.deepEqual(await receive(oops), { eventId: oops.id, status: 'accepted' });
+      assert.equal((await server.request('GET', eventPath, { token: alice.accessToken })).status, 200);
       const synced = timelineOf(await sync(server, alice, { since, timeout: 0 }), roomId);
       assert.deepEqual(synced.map((e: any) => e.event_id), [oops.id, redaction.id]);
       assert.deepEqual(synced[0].content, {});

@@ -10,7 +10,7 @@
  */
 import { forbidden } from '../../spec/errors';
 import type { Stores } from '../../storage';
-import type { StoredEvent } from '../../storage/events';
+import { shownToClients, type StoredEvent } from '../../storage/events';
 import { pointAfter, ROOM_START, type Point, type RoomToken } from './tokens';
 import type { Visibility } from './visibility';
 
@@ -67,7 +67,7 @@ export class HistoryAccess {
     const wanted = events.filter(
       (stored) =>
         stored.roomId === reader.roomId &&
-        stored.status === 'accepted' &&
+        shownToClients(stored) &&
         (stored.event.pdu.state_key !== undefined || !reader.ignored.has(stored.event.pdu.sender)),
     );
     return this.visibility.filter(reader.userId, wanted);

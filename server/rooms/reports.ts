@@ -6,6 +6,7 @@
 import { invalidParam, notFound } from '../../spec/errors';
 import { parseUserId } from '../../spec/identifiers';
 import type { Stores } from '../../storage';
+import { shownToClients } from '../../storage/events';
 import type { Config } from '../config/schema';
 import type { Requester } from '../http/route';
 import type { Visibility } from './visibility';
@@ -24,7 +25,7 @@ export class Reports {
     const reportable =
       stored !== undefined &&
       stored.roomId === roomId &&
-      stored.status === 'accepted' &&
+      shownToClients(stored) &&
       (await this.stores.memberships.of(roomId, requester.userId)) === 'join' &&
       (await this.visibility.canSee(requester.userId, stored));
     if (!reportable) throw notFound('The event was not found or you are not joined to the room');

@@ -14,6 +14,7 @@ import { roomVersion, type RoomVersion } from '../../spec/room-versions';
 import type { CreateRoomBody, UpgradeBody } from '../../spec/schemas/rooms';
 import type { Stores } from '../../storage';
 import type { Db } from '../../storage/db';
+import { shownToClients } from '../../storage/events';
 import type { Config } from '../config/schema';
 import type { Requester } from '../http/route';
 import { Aliases, type ResolvedAlias } from './aliases';
@@ -146,7 +147,7 @@ export class Rooms {
   /** GET /rooms/{roomId}/event/{eventId}: the event, if the requester may see it. */
   async event(requester: Requester, roomId: string, eventId: string): Promise<ClientEvent> {
     const stored = (await this.stores.events.get([eventId])).get(eventId);
-    if (!stored || stored.roomId !== roomId || stored.status !== 'accepted' || !(await this.visibility.canSee(requester.userId, stored))) {
+    if (!stored || stored.roomId !== roomId || !shownToClients(stored) || !(await this.visibility.canSee(requester.userId, stored))) {
       throw notFound('Event not found');
     }
     return this.clientEvents.formatOne(stored, requester);
