@@ -10,7 +10,9 @@ import { authorize } from '../spec/auth-rules';
 import { roomVersion } from '../spec/room-versions';
 import { resolveState } from '../spec/state-resolution';
 import { generateSigningKey } from '../server/config/signing-key';
-import type { RoomEvent } from '../spec/pdu';
+import type { Pdu, RoomEvent } from '../spec/pdu';
+import { computeEventId } from '../spec/event-hashes';
+import { signEvent } from '../spec/signing';
 import type { EventDraft } from '../server/rooms/event-builder';
 import type { RemoteEvents } from '../server/rooms/remote-events';
 import { FakeSource, RoomModel, serverSigner, signer, verifierFor, type Signer } from './helpers/remote';
@@ -285,6 +287,27 @@ for (const versionId of ['1', '10', '11', '12']) {
       assert.deepEqual(synced[0].content, {});
       assert.equal(synced[0].unsigned.redacted_because.event_id, redaction.id);
       assert.deepEqual((await timelineIds(roomId)).slice(0, 2), [redaction.id, oops.id]);
+    });
+
+    it('never applies a redaction whose target is where this room version does not look for it', async () => {
+      const { roomId, model, receive } = await room();
+      const join = model.build(member(BOB, 'join'));
+      await receive(join);
+      const oops = model.build(text(BOB, 'kept'));
+      // The target at the top level in versions 11 and later, in `content` before: where the version does not read it.
+      const built = model.build({ type: 'm.room.redaction', sender: BOB, content: {} }, { prev: [join.id], detached: true });
+      const { hashes: _hashes, signatures: _signatures, ...unsigned } = built.pdu as Record<string, unknown>;
+      const modern = version.eventFormat === 'v11' || version.eventFormat === 'v12';
+      const misplaced = modern ? { ...unsigned, redacts: oops.id } : { ...unsigned, content: { redacts: oops.id } };
+      const pdu = signEvent(misplaced, version, REMOTE, remote.key) as unknown as Pdu;
+      const redaction = { id: computeEventId(pdu, version), pdu };
+
+      // Rooms v1-v2 reject a redaction without a top-level target by their auth rules.
+      assert.equal((await receive(redaction)).status, version.redactionAuthRule ? 'rejected' : 'accepted');
+      await receive(oops);
+      const kept = (await messages(server, alice, roomId, { dir: 'b', limit: 5 })).chunk.find((e: any) => e.event_id === oops.id);
+      assert.equal(kept.content.body, 'kept');
+      assert.equal(kept.unsigned?.redacted_because, undefined);
     });
 
     it("never shows a redaction of another server's event by a sender without the redact level", async () => {

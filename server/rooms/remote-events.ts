@@ -437,6 +437,8 @@ export class RemoteEvents {
     const redactions = await this.stores.events.get(ids, trx);
     for (const id of ids) {
       const redaction = redactions.get(id)!;
+      // The stored `redacts` does not know the room version: a top-level one means nothing from version 11.
+      if (redactedEventOf(redaction.event, room.version) !== eventId) continue;
       if (!(await this.redactionApplies(trx, room, redaction.event, redaction.stateGroupBefore, eventId))) continue;
       await this.stores.events.setRedactedBy(trx, eventId, id);
       if (redaction.streamOrdering === null) await this.announceLater(trx, published, redaction.event, room, await this.stores.events.release(trx, id));
