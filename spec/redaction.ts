@@ -7,6 +7,14 @@
 import type { Pdu } from './pdu';
 import type { RoomVersion } from './room-versions';
 
+/** The event an m.room.redaction redacts: top-level `redacts` before room version 11, `content.redacts` from 11. */
+export function redactedEventId(pdu: Pdu, version: RoomVersion): string | undefined {
+  if (pdu.type !== 'm.room.redaction') return undefined;
+  const modern = version.eventFormat === 'v11' || version.eventFormat === 'v12';
+  const target = modern ? pdu.content.redacts : pdu.redacts;
+  return typeof target === 'string' ? target : undefined;
+}
+
 /** Keys of an object that survive: `true` keeps the value whole; a nested rule keeps part of an object value (and drops any other value). */
 interface KeepRule {
   readonly [key: string]: true | KeepRule;

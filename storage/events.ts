@@ -7,6 +7,8 @@ import { authEventIds, isStateEvent, prevEventIds, stateTuple, type RoomEvent } 
 import type { Db } from './db';
 import { recordRelation } from './relations';
 import type { RoomStore } from './rooms';
+import { redactedEventId } from '../spec/redaction';
+import { roomVersion } from '../spec/room-versions';
 import type { StateGroupStore } from './state-groups';
 import { StreamPositions } from './stream-positions';
 import { isPostgresDb, listOf } from './transactions';
@@ -80,6 +82,9 @@ export interface StoredEvent {
 export function shownToClients(stored: Pick<StoredEvent, 'status' | 'streamOrdering'>): boolean {
   return stored.status === 'accepted' && stored.streamOrdering !== null;
 }
+
+/** A room as the event store writes into it. */
+type KnownRoom = { nid: number; version: string };
 
 export interface ForwardExtremity {
   eventId: string;
@@ -160,13 +165,6 @@ const fromRaw = (r: Raw): StoredEvent => ({
   ...(r.prev_state === null ? {} : { prevState: r.prev_state }),
 });
 
-/** The event an m.room.redaction redacts: top-level before room version 11, in content from 11. */
-function redactsOf(event: RoomEvent): string | null {
-  if (event.pdu.type !== 'm.room.redaction') return null;
-  const target = event.pdu.redacts ?? event.pdu.content.redacts;
-  return typeof target === 'string' ? target : null;
-}
-
 /** content.membership of an m.room.member event. */
 function membershipOf(event: RoomEvent): string | null {
   const membership = event.pdu.type === 'm.room.member' ? event.pdu.content.membership : undefined;
@@ -197,12 +195,13 @@ export class EventStore {
    */
   async persist(trx: Db, input: PersistInput): Promise<Persisted> {
     const { event, roomId, status } = input;
-    const roomNid = await this.rooms.nid(roomId, trx);
+    const room = await this.rooms.ref(roomId, trx);
+    const roomNid = room.nid;
     const before = status === 'outlier' || input.stateGroupBefore === undefined ? null : (input.stateGroupBefore ?? (await this.groups.create(trx, roomId, null, new Map())));
     const historical = input.historicalOrdering !== undefined;
     const written = await this.positions.track(
       trx,
-      () => this.insertOrMoveIntoDag(trx, roomNid, input, before),
+      () => this.insertOrMoveIntoDag(trx, room, input, before),
       // History takes no live position, nor does a withheld event: nothing for /sync readers to wait for.
       (w) => ('stored' in w || historical ? null : w.streamOrdering),
     );
@@ -223,7 +222,7 @@ export class EventStore {
   /** Inserts the event, or moves a stored outlier into the DAG; reports an event already stored otherwise. */
   private async insertOrMoveIntoDag(
     trx: Db,
-    roomNid: number,
+    room: KnownRoom,
     { event, status, rejectionReason, historicalOrdering, withheld }: PersistInput,
     before: number | null,
   ): Promise<{ nid: number; streamOrdering: number | null } | { stored: Persisted }> {
@@ -234,7 +233,7 @@ export class EventStore {
       state_after: before,
       stream_ordering: status !== 'accepted' || withheld ? null : (historicalOrdering ?? this.nextStreamOrdering(trx)),
     };
-    const inserted = await this.insert(trx, roomNid, event, fields);
+    const inserted = await this.insert(trx, room, event, fields);
     if (inserted) return inserted;
     const existing = await trx('events').where({ event_id: event.id }).first('nid', 'status', 'stream_ordering', 'state_before', 'state_after');
     if (existing.status !== 'outlier' || status === 'outlier') {
@@ -276,25 +275,25 @@ export class EventStore {
    * shows it and no state is read at it. Nothing changes if it is stored already.
    */
   async persistOutOfBand(trx: Db, roomId: string, event: RoomEvent): Promise<{ streamOrdering: number | null; alreadyStored: boolean }> {
-    const roomNid = await this.rooms.nid(roomId, trx);
+    const room = await this.rooms.ref(roomId, trx);
     const fields = { status: 'outlier', rejection_reason: null, state_before: null, state_after: null, stream_ordering: this.nextStreamOrdering(trx) };
-    const inserted = await this.positions.track(trx, () => this.insert(trx, roomNid, event, fields), (row) => row?.streamOrdering ?? null);
+    const inserted = await this.positions.track(trx, () => this.insert(trx, room, event, fields), (row) => row?.streamOrdering ?? null);
     return inserted ? { streamOrdering: inserted.streamOrdering, alreadyStored: false } : { streamOrdering: null, alreadyStored: true };
   }
 
   /** Inserts a new event row with its edges; undefined when the event is stored already. */
-  private async insert(trx: Db, roomNid: number, event: RoomEvent, fields: Record<string, unknown>): Promise<{ nid: number; streamOrdering: number | null } | undefined> {
+  private async insert(trx: Db, room: KnownRoom, event: RoomEvent, fields: Record<string, unknown>): Promise<{ nid: number; streamOrdering: number | null } | undefined> {
     const [inserted] = await trx('events')
       .insert({
         ...fields,
         event_id: event.id,
-        room_nid: roomNid,
+        room_nid: room.nid,
         type: event.pdu.type,
         state_key: event.pdu.state_key ?? null,
         sender: event.pdu.sender,
         depth: event.pdu.depth,
         origin_server_ts: event.pdu.origin_server_ts,
-        redacts: redactsOf(event),
+        redacts: redactedEventId(event.pdu, roomVersion(room.version)!) ?? null,
         membership: membershipOf(event),
         pdu_json: JSON.stringify(event.pdu),
       })

@@ -59,9 +59,14 @@ export class RoomStore {
 
   /** The room's number, for the other room stores; throws UnknownRoomError. */
   async nid(roomId: string, trx: Db = this.db): Promise<number> {
+    return (await this.ref(roomId, trx)).nid;
+  }
+
+  /** The room's number and version; throws UnknownRoomError. */
+  async ref(roomId: string, trx: Db = this.db): Promise<{ nid: number; version: string }> {
     const room = await this.lookup(roomId, trx);
     if (!room) throw new UnknownRoomError(`unknown room ${roomId}`);
-    return room.nid;
+    return room;
   }
 
   /**

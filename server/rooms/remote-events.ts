@@ -36,6 +36,7 @@ import { badJson, MatrixError } from '../../spec/errors';
 import { createEventIdOfRoom } from '../../spec/event-hashes';
 import { AuthError, authEventIds, prevEventIds, stateTuple, type Pdu, type RoomEvent, type StateMap } from '../../spec/pdu';
 import { CREATE_TUPLE, POWER_LEVELS_TUPLE, PowerLevels } from '../../spec/power-levels';
+import { redactedEventId } from '../../spec/redaction';
 import { roomVersion, type RoomVersion } from '../../spec/room-versions';
 import { authStateKeys } from '../../spec/state-resolution/auth-selection';
 import type { Stores } from '../../storage';
@@ -392,7 +393,7 @@ export class RemoteEvents {
     historicalOrdering?: number,
   ): Promise<ReceivedEvent> {
     const accepted = status === 'accepted';
-    const redacted = accepted ? redactedEventOf(event, room.version) : undefined;
+    const redacted = accepted ? redactedEventId(event.pdu, room.version) : undefined;
     const redacts = redacted !== undefined && (await this.redactionApplies(trx, room, event, before?.group ?? null, redacted));
     const persisted = await this.stores.events.persist(trx, {
       event: { id: event.id, pdu: event.pdu },
@@ -437,8 +438,6 @@ export class RemoteEvents {
     const redactions = await this.stores.events.get(ids, trx);
     for (const id of ids) {
       const redaction = redactions.get(id)!;
-      // The stored `redacts` does not know the room version: a top-level one means nothing from version 11.
-      if (redactedEventOf(redaction.event, room.version) !== eventId) continue;
       if (!(await this.redactionApplies(trx, room, redaction.event, redaction.stateGroupBefore, eventId))) continue;
       await this.stores.events.setRedactedBy(trx, eventId, id);
       if (redaction.streamOrdering === null) await this.announceLater(trx, published, redaction.event, room, await this.stores.events.release(trx, id));
@@ -543,12 +542,4 @@ function failureOf(event: RoomEvent, state: Parameters<typeof authorize>[1], ver
     if (err instanceof AuthError) return err.message;
     throw err;
   }
-}
-
-/** The event an m.room.redaction redacts: top-level before room version 11, in content from 11. */
-function redactedEventOf(event: RoomEvent, version: RoomVersion): string | undefined {
-  if (event.pdu.type !== 'm.room.redaction') return undefined;
-  const modern = version.eventFormat === 'v11' || version.eventFormat === 'v12';
-  const target = modern ? event.pdu.content.redacts : event.pdu.redacts;
-  return typeof target === 'string' ? target : undefined;
 }
