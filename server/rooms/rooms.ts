@@ -336,13 +336,22 @@ export class Rooms {
 
   /**
    * The servers to reach a room through when this server is not in it and
-   * federation is connected, in the order to try them: `via`, the server of
-   * whoever set the user's membership (an invite's sender), the room ID's
-   * server, then the servers of members we last knew to be joined. Undefined
-   * when the room is ours to change (we are in it) or no other server is known.
+   * federation is connected (see serversToReach). Undefined when the room is
+   * ours to change (we are in it) or no other server is known.
    */
   private async remoteServers(roomId: string, userId: string, via: readonly string[]): Promise<string[] | undefined> {
     if (!this.remote || (await this.isResident(roomId))) return undefined;
+    const servers = await this.serversToReach(roomId, userId, via);
+    return servers.length > 0 ? servers : undefined;
+  }
+
+  /**
+   * Other servers that may answer for a room, in the order to try them:
+   * `via`, the server of whoever set the user's membership (an invite's
+   * sender), the room ID's server, then the servers of members we last knew
+   * to be joined.
+   */
+  async serversToReach(roomId: string, userId: string, via: readonly string[] = []): Promise<string[]> {
     const candidates = new Set(via);
     const known = (await this.stores.rooms.get(roomId)) !== undefined;
     const membership = known ? await this.stores.roomState.currentStateEvent(roomId, 'm.room.member', userId) : undefined;
@@ -350,8 +359,7 @@ export class Rooms {
     if (roomId.includes(':')) candidates.add(serverOf(roomId));
     if (known) for (const member of await this.stores.memberships.members(roomId, { membership: 'join' })) candidates.add(serverOf(member.userId));
     candidates.delete(this.config.server_name);
-    const servers = [...candidates].filter(isValidServerName);
-    return servers.length > 0 ? servers : undefined;
+    return [...candidates].filter(isValidServerName);
   }
 
   private async joinRemote(requester: Requester, roomId: string, reason: string | undefined, servers: string[]): Promise<void> {

@@ -96,7 +96,7 @@ export function createServices(config: Config, stores: Stores, log: Logger): Ser
   const backfill = new Backfill(stores, remoteEvents, config.server_name, log);
   const timeline = new Timeline(stores, historyAccess, rooms.clientEvents, backfill);
   const relations = new Relations(stores, historyAccess, rooms.clientEvents);
-  const spaces = new SpaceHierarchy(stores, rooms, config.server_name);
+  const spaces = new SpaceHierarchy(stores, rooms);
   const notifier = new Notifier();
   events.subscribe((persisted) => notifier.notify(wakeKeysOf(persisted)));
   const sync = new Sync(stores, notifier, new RoomStream(stores, rooms.visibility, rooms.clientEvents));

@@ -12,7 +12,6 @@
  * the answer left out. Local data always wins over another server's.
  */
 import { forbidden } from '../../spec/errors';
-import { isValidServerName } from '../../spec/identifiers';
 import type { HierarchyRoom } from '../../spec/room-summary';
 import { mayPeekOrJoin, orderedChildren, SPACE_ROOM_TYPE } from '../../spec/spaces';
 import type { Stores } from '../../storage';
@@ -75,8 +74,7 @@ export class SpaceHierarchy {
 
   constructor(
     private readonly stores: Stores,
-    rooms: Pick<Rooms, 'isResident'>,
-    private readonly serverName: string,
+    private readonly rooms: Pick<Rooms, 'isResident' | 'serversToReach'>,
     pages: WalkPages = new WalkPages(),
   ) {
     this.local = new LocalSpaceRooms(stores, rooms);
@@ -102,7 +100,7 @@ export class SpaceHierarchy {
     const viewer: Viewer = { userId: requester.userId, joinedRooms: new Set(await this.stores.memberships.roomsOf(requester.userId, ['join'])) };
     const budget: Budget = { remoteRooms: HIERARCHY_LIMITS.remoteRoomsPerPage, exhausted: false };
 
-    const rootEntry: WalkEntry = { roomId, depth: 0, via: await this.serversOf(roomId, requester.userId) };
+    const rootEntry: WalkEntry = { roomId, depth: 0, via: await this.rooms.serversToReach(roomId, requester.userId) };
     const root = await this.find(viewer, rootEntry, request.suggestedOnly, maxDepth, budget);
     if (!root) throw forbidden('You may not view this room, or it does not exist');
 
@@ -173,23 +171,6 @@ export class SpaceHierarchy {
     const membership = known ? await this.stores.memberships.of(room.room_id, viewer.userId) : undefined;
     const joinedToAllowedRoom = (room.allowed_room_ids ?? []).some((id) => viewer.joinedRooms.has(id));
     return mayPeekOrJoin(room, { membership, joinedToAllowedRoom }, absentJoinRule);
-  }
-
-  /**
-   * The servers to ask about the walk's own room when we are not in it: the
-   * server in its ID (before room version 12), and the server of whoever set
-   * the user's membership (an invite's sender).
-   */
-  private async serversOf(roomId: string, userId: string): Promise<string[]> {
-    const servers = new Set<string>();
-    const colon = roomId.indexOf(':');
-    if (colon !== -1) servers.add(roomId.slice(colon + 1));
-    if (await this.stores.rooms.get(roomId)) {
-      const membership = await this.stores.roomState.currentStateEvent(roomId, 'm.room.member', userId);
-      if (membership) servers.add(membership.pdu.sender.slice(membership.pdu.sender.indexOf(':') + 1));
-    }
-    servers.delete(this.serverName);
-    return [...servers].filter(isValidServerName);
   }
 }
 
